@@ -1,0 +1,16 @@
+"""Small helpers for the notebook pages."""
+
+import inspect
+
+from IPython.display import Markdown
+
+
+def show_source(*functions):
+    """Display the source of package functions as a highlighted Python block.
+
+    The pages use it to put the update rules they teach on the page, exactly as they run.
+    """
+    if not functions or not all(callable(f) for f in functions):
+        raise ValueError("show_source needs one or more functions")
+    code = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
+    return Markdown(f"```python\n{code}\n```")

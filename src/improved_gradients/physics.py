@@ -1,0 +1,243 @@
+"""Forward problems ("physics") used by the chapter.
+
+Page 1 (toy comparison): y(x) = (x0, x1²) with the loss L(y) = ‖y‖².
+"""
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+
+from ._checks import check_finite, check_positive_int, check_shape
+
+# ---------------------------------------------------------------------------------------
+# Page 1: the toy problem y(x) = (x0, x1²), L(y) = y0² + y1²
+# ---------------------------------------------------------------------------------------
+
+
+def toy_physics(x):
+    """y(x) = (x0, x1²); x: shape (2,) -> y: shape (2,)."""
+    return jnp.stack([x[0], x[1] ** 2])
+
+
+def toy_loss_y(y):
+    """L(y) = y0² + y1²; y: shape (2,) -> scalar."""
+    return jnp.sum(y**2)
+
+
+def toy_loss_x(x):
+    """L(y(x)); x: shape (2,) -> scalar."""
+    return toy_loss_y(toy_physics(x))
+
+
+def toy_inverse(y):
+    """Analytic inverse y⁻¹(y) = (y0, √y1) on the branch x1 ≥ 0; y: shape (2,).
+
+    Raises ValueError outside its domain (y1 < 0), where √y1 would be NaN.
+    """
+    check_shape("y", y, (2,))
+    check_finite("y", y)
+    if float(y[1]) < 0:
+        raise ValueError(f"toy_inverse needs y1 >= 0 (x1 = sqrt(y1)), got y = {np.asarray(y)}")
+    y = jnp.asarray(y)
+    return jnp.stack([y[0], jnp.sqrt(y[1])])
+
+
+def toy_lbfgs_inverse(y, x_start, max_iterations=15000, tolerance=1e-8):
+    """Numerical inverse: argmin_x ‖y(x) − y‖² by L-BFGS-B with finite differences.
+
+    The solve runs in float64 (a float32 start point makes SciPy's finite differences
+    too coarse, and the solver stops early). Raises ValueError if L-BFGS-B does not
+    report convergence, or if the remaining mismatch exceeds ``tolerance``·max(1, ‖y‖²)
+    (no x reproduces y, e.g. y1 < 0). y, x_start: shape (2,) -> x: shape (2,), float64.
+    """
+    check_shape("y", y, (2,))
+    check_shape("x_start", x_start, (2,))
+    check_finite("y", y)
+    check_finite("x_start", x_start)
+    target = np.asarray(y, dtype=np.float64)
+
+    def mismatch(x):
+        return float(np.sum((np.array([x[0], x[1] ** 2]) - target) ** 2))
+
+    x, value, info = scipy.optimize.fmin_l_bfgs_b(
+        mismatch, np.asarray(x_start, dtype=np.float64), approx_grad=True,
+        maxiter=check_positive_int("max_iterations", max_iterations),
+    )
+    if info["warnflag"] != 0:
+        raise ValueError(
+            f"L-BFGS-B inverse did not converge for y = {target}: {info['task']} "
+            f"(residual {value:.3g} after {info['nit']} iterations)"
+        )
+    if value > tolerance * max(1.0, float(np.sum(target**2))):
+        raise ValueError(
+            f"L-BFGS-B found no x with y(x) = {target}: the best mismatch is {value:.3g} "
+            f"at x = {x} (y1 must be >= 0 for an exact solution)"
+        )
+    return x
+
+
+# ---------------------------------------------------------------------------------------
+# Page 2: SIP sin benchmark (Holl et al. 2022): y = P(x) = (sin z1, z2),
+# z = (γ/ξ · x̂1, γ ξ · x̂2), x̂ = R_φ x, γ = 10
+# ---------------------------------------------------------------------------------------
+
+SIN_GLOBAL_SCALE = 10.0
+
+
+def _check_sin_setting(xi, phi_deg):
+    """ξ must be a positive finite number and φ a finite number (degrees)."""
+    for value in np.ravel(np.asarray(xi, dtype=np.float64)):
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"xi (the conditioning) must be positive and finite, got {xi}")
+    if not np.all(np.isfinite(np.asarray(phi_deg, dtype=np.float64))):
+        raise ValueError(f"phi_deg (the rotation angle in degrees) must be finite, got {phi_deg}")
+
+
+def _check_sin_targets(y_target):
+    y_target = np.asarray(y_target)
+    check_shape("y_target", y_target, (None,) * (y_target.ndim - 1) + (2,))
+    check_finite("y_target", y_target)
+    if np.any(np.abs(y_target) > 1):
+        raise ValueError(
+            "y_target must lie in [-1, 1]^2 (sin z1 = y1 has no solution outside it), "
+            f"got values in [{y_target.min():.3g}, {y_target.max():.3g}]"
+        )
+
+
+def rotate(x, phi_deg):
+    """Counter-clockwise rotation R_φ x = (cos φ x1 − sin φ x2, sin φ x1 + cos φ x2); x: (..., 2)."""
+    phi = jnp.deg2rad(phi_deg)
+    c, s = jnp.cos(phi), jnp.sin(phi)
+    return jnp.stack([c * x[..., 0] - s * x[..., 1], s * x[..., 0] + c * x[..., 1]], axis=-1)
+
+
+def _sin_z(x, xi, phi_deg):
+    x_rot = rotate(x, phi_deg)
+    return jnp.stack(
+        [SIN_GLOBAL_SCALE / xi * x_rot[..., 0], SIN_GLOBAL_SCALE * xi * x_rot[..., 1]], axis=-1
+    )
+
+
+def _sin_physics(x, xi, phi_deg):
+    z = _sin_z(x, xi, phi_deg)
+    return jnp.stack([jnp.sin(z[..., 0]), z[..., 1]], axis=-1)
+
+
+def _sin_loss(x, y_target, xi, phi_deg):
+    return 0.5 * jnp.sum((_sin_physics(x, xi, phi_deg) - y_target) ** 2, axis=-1)
+
+
+def _sin_closest_solution(x, y_target, xi, phi_deg):
+    z1 = _sin_z(x, xi, phi_deg)[..., 0]
+    branch_a = jnp.arcsin(y_target[..., 0])
+    branch_b = jnp.pi - branch_a
+    candidates = []
+    for branch in (branch_a, branch_b):
+        candidates.append(branch + 2 * jnp.pi * jnp.round((z1 - branch) / (2 * jnp.pi)))
+    z1_sol = jnp.where(
+        jnp.abs(z1 - candidates[0]) <= jnp.abs(z1 - candidates[1]), candidates[0], candidates[1]
+    )
+    x_rot = jnp.stack(
+        [z1_sol * xi / SIN_GLOBAL_SCALE, y_target[..., 1] / (SIN_GLOBAL_SCALE * xi)], axis=-1
+    )
+    return rotate(x_rot, -phi_deg)
+
+
+def _x_distance(x, y_target, xi, phi_deg):
+    return jnp.linalg.norm(x - _sin_closest_solution(x, y_target, xi, phi_deg), axis=-1)
+
+
+def sin_physics(x, xi, phi_deg):
+    """P_{ξ,φ}(x) = (sin z1, z2), z = (γ/ξ x̂1, γ ξ x̂2), x̂ = R_φ x, γ = 10; x: (..., 2) -> (..., 2)."""
+    _check_sin_setting(xi, phi_deg)
+    return _sin_physics(jnp.asarray(x), xi, phi_deg)
+
+
+def sin_loss(x, y_target, xi, phi_deg):
+    """L(x; y*) = ½‖P_{ξ,φ}(x) − y*‖² per sample; x, y_target: (..., 2) -> (...)."""
+    _check_sin_setting(xi, phi_deg)
+    return _sin_loss(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
+
+
+def sin_closest_solution(x, y_target, xi, phi_deg):
+    """The exact solution of P(x*) = y* closest to x; x, y_target: (..., 2) -> (..., 2).
+
+    In z space z1* = arcsin y1* + 2πn or π − arcsin y1* + 2πn (the one nearest to z1(x)),
+    z2* = y2*; then x* = R_{−φ}(z1* ξ/γ, z2*/(γ ξ)). y_target must lie in [−1, 1]².
+    """
+    _check_sin_setting(xi, phi_deg)
+    _check_sin_targets(y_target)
+    return _sin_closest_solution(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
+
+
+def x_distance(x, y_target, xi, phi_deg):
+    """‖x − x*‖ with x* the closest exact solution; x, y_target: (..., 2) -> (...)."""
+    _check_sin_setting(xi, phi_deg)
+    _check_sin_targets(y_target)
+    return _x_distance(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
+
+
+# ---------------------------------------------------------------------------------------
+# Page 3: HIG toy (Schnell et al. 2022): network output z = f(x; θ), physics
+# P(z) = (z1, λ z2), targets ŷ(x) = (sin 6x, cos 9x), x ∈ [−1, 1]
+# ---------------------------------------------------------------------------------------
+
+HIG_X_RANGE = (-1.0, 1.0)
+HIG_PROBE_X = float(np.pi / 9)
+
+
+def _check_lam(lam):
+    """λ (the physics' scale of the second output) must be a positive finite number."""
+    try:
+        value = float(lam)
+    except (TypeError, ValueError):
+        raise ValueError(f"lam (the scale of the second output) must be a number, got {lam!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"lam (the scale of the second output) must be positive and finite, got {lam!r}")
+    return value
+
+
+def hig_target(x):
+    """ŷ(x) = (sin 6x, cos 9x); x: shape (...) -> (..., 2)."""
+    x = jnp.asarray(x)
+    return jnp.stack([jnp.sin(6.0 * x), jnp.cos(9.0 * x)], axis=-1)
+
+
+def _hig_physics(z, lam):
+    return jnp.stack([z[..., 0], lam * z[..., 1]], axis=-1)
+
+
+def _hig_sample_loss(y, y_target):
+    return 0.5 * jnp.sum((y - y_target) ** 2, axis=-1)
+
+
+def hig_physics(z, lam):
+    """P(z) = (z1, λ z2): the network output z mapped to physical coordinates; (..., 2) -> (..., 2)."""
+    lam = _check_lam(lam)
+    z = jnp.asarray(z)
+    check_shape("z", z, (None,) * (z.ndim - 1) + (2,))
+    return _hig_physics(z, lam)
+
+
+def hig_sample_loss(y, y_target):
+    """L = ½(y1 − ŷ1)² + ½(y2 − ŷ2)² per sample with y = P(z) physical; (..., 2) -> (...)."""
+    y, y_target = jnp.asarray(y), jnp.asarray(y_target)
+    check_shape("y", y, (None,) * (y.ndim - 1) + (2,))
+    check_shape("y_target", y_target, np.shape(y))
+    return _hig_sample_loss(y, y_target)
+
+
+def hig_data(seed, n_train, n_val):
+    """Fixed data of the HIG toy: x ~ U[−1, 1] (seeded) for training, a uniform grid for validation.
+
+    Returns (x_train, y_train, x_val, y_val) with x of shape (n, 1) and ŷ of shape (n, 2).
+    """
+    import jax
+
+    for name, value in (("n_train", n_train), ("n_val", n_val)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+            raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
+    key = jax.random.PRNGKey(seed)
+    x_train = jax.random.uniform(key, (n_train, 1), minval=HIG_X_RANGE[0], maxval=HIG_X_RANGE[1])
+    x_val = jnp.linspace(*HIG_X_RANGE, n_val)[:, None]
+    return x_train, hig_target(x_train[:, 0]), x_val, hig_target(x_val[:, 0])

@@ -1,0 +1,249 @@
+"""Optimisation and training loops.
+
+Page 1: ``iterate`` runs any of the hand-written steps of ``updates`` for a few
+iterations (a Python loop, since a step may call SciPy); ``optax_trajectory`` runs a
+standard optax optimiser on the same problem as one jitted ``lax.scan``.
+"""
+
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ._checks import check_choice, check_finite, check_positive_int, check_shape
+from .models import init_mlp_torch, mlp_apply
+from .physics import _check_sin_setting, _sin_loss, _x_distance
+from .updates import SIP_PROXY_NORMS, _sip_inverse_step, sip_proxy_loss
+
+
+def iterate(step, x0, steps):
+    """Apply ``step(x) -> (x_new, u)`` ``steps`` times from x0.
+
+    Returns (xs, us): xs of shape (steps+1, n) including x0, us of shape (steps, n).
+    Raises ValueError when an iterate becomes non-finite.
+    """
+    steps = check_positive_int("steps", steps)
+    x = jnp.asarray(x0)
+    check_shape("x0", x, (None,))
+    check_finite("x0", x)
+    xs, us = [x], []
+    for k in range(steps):
+        x, u = step(x)
+        if not bool(jnp.all(jnp.isfinite(x))):
+            raise ValueError(f"iterate {k + 1} is not finite: {np.asarray(x)}")
+        xs.append(x)
+        us.append(u)
+    return jnp.stack(xs), jnp.stack(us)
+
+
+def optax_trajectory(optimizer, loss_x, x0, steps):
+    """Minimise loss_x with an optax optimiser; one jitted lax.scan over ``steps``.
+
+    Returns the iterates, shape (steps+1, n), x0 included.
+    """
+    steps = check_positive_int("steps", steps)
+    x0 = jnp.asarray(x0)
+    check_shape("x0", x0, (None,))
+    check_finite("x0", x0)
+
+    @jax.jit
+    def run(x0):
+        def body(carry, _):
+            x, state = carry
+            updates, state = optimizer.update(jax.grad(loss_x)(x), state, x)
+            x = x + updates
+            return (x, state), x
+
+        _, xs = jax.lax.scan(body, (x0, optimizer.init(x0)), length=steps)
+        return jnp.concatenate([x0[None], xs])
+
+    xs = run(x0)
+    if not bool(jnp.all(jnp.isfinite(xs))):
+        raise ValueError("optax_trajectory produced non-finite iterates; lower the learning rate")
+    return xs
+
+
+# ---------------------------------------------------------------------------------------
+# Page 2: training a network on the SIP sin benchmark
+#
+# A whole run (all steps) is one jitted lax.scan; a sweep vmaps it over settings (ξ, φ)
+# and shards the settings across every JAX device. Only metrics are logged.
+# ---------------------------------------------------------------------------------------
+
+SIN_METHODS = ("SIP", "Adam", "SGD", "Adadelta", "Adagrad", "RMSprop")
+SIN_NETWORK_SIZES = (2, 32, 64, 32, 2)
+SIN_BATCH_SIZE = 100
+SIN_VALIDATION_SIZE = 1000
+
+
+def sin_optimizer(method, xi):
+    """The network optimiser of ``method`` with the paper's learning rate and PyTorch defaults.
+
+    SIP and Adam: Adam(1e-3, eps 1e-8); SGD: 1e-2/ξ²; Adadelta: 3e-3 (rho 0.9, eps 1e-6);
+    Adagrad: 3e-3 (accumulator starts at 0, eps 1e-10); RMSprop: 3e-5 (decay 0.99,
+    eps 1e-8 added outside the square root, as in PyTorch). ξ may be a traced array.
+    """
+    check_choice("method", method, SIN_METHODS)
+    if method in ("SIP", "Adam"):
+        return optax.adam(1e-3, eps=1e-8)
+    if method == "SGD":
+        return optax.sgd(1e-2 / xi**2)
+    if method == "Adadelta":
+        return optax.adadelta(3e-3, rho=0.9, eps=1e-6)
+    if method == "Adagrad":
+        return optax.adagrad(3e-3, initial_accumulator_value=0.0, eps=1e-10)
+    return optax.rmsprop(3e-5, decay=0.99, eps=1e-8, eps_in_sqrt=False)
+
+
+def sin_targets(key, batch_size):
+    """A batch of targets y* ~ U[−1, 1)², shape (batch_size, 2)."""
+    return jax.random.uniform(key, (batch_size, 2), minval=-1.0, maxval=1.0)
+
+
+def sin_batch_loss(method, params, y_target, xi, phi_deg, proxy="l1"):
+    """The loss the network's optimiser differentiates, and the prediction x: (B, 2).
+
+    Baselines: mean_b ½‖P(x_b) − y*_b‖² with x = f(y*; θ). SIP: the proxy loss
+    ``sip_proxy_loss(x, x + Δx, proxy)`` with Δx from ``sip_inverse_step``.
+    """
+    x = mlp_apply(params, y_target)
+    if method != "SIP":
+        return jnp.mean(_sin_loss(x, y_target, xi, phi_deg)), x
+
+    def loss_x(x_i, y_i):
+        return _sin_loss(x_i, y_i, xi, phi_deg)
+
+    x_target = x + _sip_inverse_step(loss_x, x, y_target)
+    return sip_proxy_loss(x, x_target, proxy), x
+
+
+def _sin_run(method, proxy, steps, log_every, batch_size, params, data_key, y_val, xi, phi_deg):
+    """One training run; per logged chunk of ``log_every`` steps the chunk means of the
+    batch x-distance and loss L, the x-distance on y_val after the chunk, and the first
+    step with a non-finite loss (−1 if none)."""
+    optimizer = sin_optimizer(method, xi)
+
+    def step(carry, index):
+        params, state, first_bad = carry
+        y_target = sin_targets(jax.random.fold_in(data_key, index), batch_size)
+        (loss, x), grads = jax.value_and_grad(
+            lambda p: sin_batch_loss(method, p, y_target, xi, phi_deg, proxy), has_aux=True
+        )(params)
+        updates, state = optimizer.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        x_dist = jnp.mean(_x_distance(x, y_target, xi, phi_deg))
+        loss_y = jnp.mean(_sin_loss(x, y_target, xi, phi_deg))
+        finite = jnp.isfinite(loss) & jnp.isfinite(loss_y)
+        first_bad = jnp.where((first_bad < 0) & ~finite, index, first_bad)
+        return (params, state, first_bad), (x_dist, loss_y)
+
+    def chunk(carry, chunk_index):
+        carry, (x_dist, loss_y) = jax.lax.scan(
+            step, carry, chunk_index * log_every + jnp.arange(log_every)
+        )
+        val_dist = jnp.mean(_x_distance(mlp_apply(carry[0], y_val), y_val, xi, phi_deg))
+        return carry, (jnp.mean(x_dist), jnp.mean(loss_y), val_dist)
+
+    init = (params, optimizer.init(params), jnp.array(-1, dtype=jnp.int32))
+    (_, _, first_bad), (x_dist, loss_y, val_dist) = jax.lax.scan(
+        chunk, init, jnp.arange(steps // log_every)
+    )
+    return {"x_dist": x_dist, "loss_y": loss_y, "val_x_dist": val_dist, "first_bad": first_bad}
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _sin_sweep_jit(method, proxy, steps, log_every, batch_size, params, data_key, y_val, xis, phis):
+    run = functools.partial(_sin_run, method, proxy, steps, log_every, batch_size, params, data_key, y_val)
+    return jax.vmap(run)(xis, phis)
+
+
+def sin_initial_state(seed=0):
+    """The shared start of every run: (initial MLP 2-32-64-32-2 with PyTorch init, the key
+    of the target sequence, the fixed validation targets of shape (1000, 2))."""
+    init_key, data_key, val_key = jax.random.split(jax.random.PRNGKey(seed), 3)
+    params = init_mlp_torch(init_key, SIN_NETWORK_SIZES)
+    return params, data_key, sin_targets(val_key, SIN_VALIDATION_SIZE)
+
+
+def _check_sweep_args(method, xis, phis, steps, log_every, proxy):
+    check_choice("method", method, SIN_METHODS)
+    check_choice("proxy", proxy, SIP_PROXY_NORMS)
+    steps = check_positive_int("steps", steps)
+    log_every = check_positive_int("log_every", log_every)
+    if steps % log_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
+    xis = np.atleast_1d(np.asarray(xis, dtype=np.float32))
+    phis = np.atleast_1d(np.asarray(phis, dtype=np.float32))
+    if xis.ndim != 1 or xis.shape != phis.shape or xis.size == 0:
+        raise ValueError(
+            f"xis and phis must be non-empty 1-D arrays of equal length, got {xis.shape} and {phis.shape}"
+        )
+    _check_sin_setting(xis, phis)
+    return xis, phis, steps, log_every
+
+
+def sin_sweep_program(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
+                      batch_size=SIN_BATCH_SIZE):
+    """The compiled sweep and its (sharded) arguments, without running it.
+
+    Returns (compiled, args, n_settings). The settings axis is padded (by repeating the
+    last setting) to a multiple of the device count and sharded over a 1-D mesh of all
+    devices, so every device trains its share of the settings in parallel.
+    """
+    xis, phis, steps, log_every = _check_sweep_args(method, xis, phis, steps, log_every, proxy)
+    batch_size = check_positive_int("batch_size", batch_size)
+    devices = jax.devices()
+    n_settings = xis.size
+    padded = -(-n_settings // len(devices)) * len(devices)
+    xis = np.concatenate([xis, np.repeat(xis[-1:], padded - n_settings)])
+    phis = np.concatenate([phis, np.repeat(phis[-1:], padded - n_settings)])
+    mesh = jax.sharding.Mesh(np.array(devices), ("settings",))
+    sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("settings"))
+    params, data_key, y_val = sin_initial_state(seed)
+    args = (params, data_key, y_val, jax.device_put(xis, sharded), jax.device_put(phis, sharded))
+    compiled = _sin_sweep_jit.lower(method, proxy, steps, log_every, batch_size, *args).compile()
+    return compiled, args, n_settings
+
+
+def _collect_sweep(method, output, n_settings, xis, phis):
+    output = {name: np.asarray(value)[:n_settings] for name, value in output.items()}
+    xis, phis = np.atleast_1d(xis), np.atleast_1d(phis)
+    for i, bad in enumerate(output.pop("first_bad")):
+        if bad >= 0:
+            raise ValueError(
+                f"{method}: the loss became non-finite at step {bad} "
+                f"(xi = {xis[i]:g}, phi = {phis[i]:g} deg)"
+            )
+    return output
+
+
+def run_sin_sweep(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
+                  batch_size=SIN_BATCH_SIZE):
+    """Train ``method`` for every setting (ξ_k, φ_k) at once: vmapped and sharded runs.
+
+    Every run starts from the same network and sees the same targets (seed). Returns
+    numpy arrays of shape (n_settings, steps // log_every): "x_dist" and "loss_y" (means
+    over each chunk of log_every training batches) and "val_x_dist" (mean x-distance on
+    1000 fixed validation targets at the end of each chunk). Raises ValueError naming the
+    step where a loss became non-finite.
+    """
+    compiled, args, n_settings = sin_sweep_program(
+        method, xis, phis, steps, log_every, proxy=proxy, seed=seed, batch_size=batch_size
+    )
+    return _collect_sweep(method, compiled(*args), n_settings, xis, phis)
+
+
+def time_sin_steps(method, xi, phi_deg, steps, *, proxy="l1", repeats=1):
+    """Measured wall-clock seconds per training step of one run (compilation excluded);
+    the best of ``repeats`` executions."""
+    repeats = check_positive_int("repeats", repeats)
+    compiled, args, _ = sin_sweep_program(method, [xi], [phi_deg], steps, steps, proxy=proxy)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        best = min(best, time.perf_counter() - start)
+    return best / steps

@@ -1,0 +1,247 @@
+"""The update rules the chapter teaches, written out by hand (they are its subject).
+
+Page 1 (toy comparison), for a point x of shape (n,):
+
+- gradient descent:   Δx = −η (∂L/∂x)ᵀ
+- Newton:             Δx = −η (∂²L/∂x²)⁻¹ (∂L/∂x)ᵀ
+- inverse simulator:  y' = y(x) − η (∂²L/∂y²)⁻¹ (∂L/∂y)ᵀ,  x' = y⁻¹(y')
+
+Each step returns ``(x_new, u)`` where ``u`` is the update direction stored for the
+"diagonal length" measure: the gradient for GD, H⁻¹g for Newton, x − x' for the inverse
+simulator.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import check_choice, check_finite, check_positive, check_shape
+
+
+def _check_point(x):
+    check_shape("x", x, (None,))
+    check_finite("x", x)
+
+
+def gd_step(loss_x, x, eta):
+    """One gradient-descent step x' = x − η ∇L(x); returns (x', ∇L(x))."""
+    _check_point(x)
+    eta = check_positive("eta", eta)
+    g = jax.grad(loss_x)(x)
+    return x - eta * g, g
+
+
+def newton_step(loss_x, x, eta):
+    """One Newton step x' = x − η H⁻¹∇L(x) with the full Hessian H = ∂²L/∂x²; returns (x', H⁻¹∇L)."""
+    _check_point(x)
+    eta = check_positive("eta", eta)
+    g = jax.grad(loss_x)(x)
+    u = jnp.linalg.inv(jax.hessian(loss_x)(x)) @ g
+    return x - eta * u, u
+
+
+def inverse_simulator_step(physics, loss_y, inverse, x, eta):
+    """One inverse-simulator step: a Newton step for L in y space, mapped back by y⁻¹.
+
+    y' = y − η (∂²L/∂y²)⁻¹ ∂L/∂y with y = physics(x), then x' = inverse(y', x). The
+    ``inverse(y, x_start)`` callable is pluggable: an analytic inverse ignores
+    ``x_start``, a numerical solver starts from it. Returns (x', x − x').
+    """
+    _check_point(x)
+    eta = check_positive("eta", eta)
+    y = physics(x)
+    y_new = y - eta * jnp.linalg.solve(jax.hessian(loss_y)(y), jax.grad(loss_y)(y))
+    x_new = jnp.asarray(inverse(y_new, x), dtype=jnp.result_type(x))
+    return x_new, x - x_new
+
+
+def diagonal_length(u):
+    """Projection of the unit update onto the diagonal, (u/‖u‖)·(1, …, 1); at most √n."""
+    u = np.asarray(u, dtype=np.float64)
+    check_shape("u", u, (None,))
+    norm = np.linalg.norm(u)
+    if not np.isfinite(norm) or norm == 0:
+        raise ValueError(f"diagonal_length needs a finite, non-zero update, got {u}")
+    return float(np.sum(u / norm))
+
+
+# ---------------------------------------------------------------------------------------
+# Page 2: SIP (scale-invariant physics) training, Holl et al. 2022
+#
+# Per batch entry a local inverse of the physics gives an x-space target x̃ = x + Δx;
+# the network is then trained on the proxy loss ‖x − stop_grad(x̃)‖ with Adam.
+# ---------------------------------------------------------------------------------------
+
+
+def symmetric_eigh(hessian):
+    """Eigen-decomposition H = V diag(S) Vᵀ of a symmetric (n, n) matrix, S ascending.
+
+    For n = 2 (the sin benchmark) in closed form, S = m ∓ √(((a − c)/2)² + b²) with
+    m = (a + c)/2 and the eigenvector of the larger eigenvalue at the angle
+    θ = ½ atan2(2b, a − c): cheap and vectorised, where LAPACK would loop over the batch.
+    The eigenvalue of smaller magnitude is det(H)/S_large, not m ∓ √(…): for ξ = 64 the
+    two differ by 10⁷ and the subtraction would lose it entirely in float32.
+    """
+    if hessian.shape[-1] != 2:
+        return jnp.linalg.eigh(hessian)
+    a, b, c = hessian[..., 0, 0], 0.5 * (hessian[..., 0, 1] + hessian[..., 1, 0]), hessian[..., 1, 1]
+    mean = 0.5 * (a + c)
+    radius = jnp.sqrt((0.5 * (a - c)) ** 2 + b**2)
+    positive = mean >= 0
+    large = jnp.where(positive, mean + radius, mean - radius)
+    small = _divide_or_zero(a * c - b**2, large)
+    theta = 0.5 * jnp.arctan2(2 * b, a - c)
+    cos, sin = jnp.cos(theta), jnp.sin(theta)
+    eigenvalues = jnp.stack(
+        [jnp.where(positive, small, large), jnp.where(positive, large, small)], axis=-1
+    )
+    eigenvectors = jnp.stack([jnp.stack([-sin, cos], -1), jnp.stack([cos, sin], -1)], axis=-1)
+    return eigenvalues, eigenvectors
+
+
+def _divide_or_zero(numerator, denominator):
+    safe = jnp.where(denominator == 0, 1.0, denominator)
+    return jnp.where(denominator == 0, 0.0, numerator / safe)
+
+
+def saddle_free_newton_direction(grad, hessian, max_loss_change=0.2):
+    """The inverse step of the SIP code for one sample; grad: (n,), hessian: (n, n) -> Δx: (n,).
+
+    In the eigenbasis of H = V diag(S) Vᵀ, with g_e = Vᵀg and the geometric mean
+    S̄ = |Π S_i|^(1/n):
+        Δ_e,i = −sign(g_e,i) · |g_e,i / S_i|                          if S_i > S̄,
+        Δ_e,i = −sign(g_e,i) · min(|g_e,i / S_i|, max_loss_change / |g_e,i|)   otherwise,
+    and Δx = V Δ_e. The sign makes it a descent step even where H is indefinite
+    (saddle-free Newton); the cap limits the predicted first-order loss change
+    |g_e,i Δ_e,i| along weakly curved (or negatively curved) directions. As in the code,
+    the comparison uses the signed S_i, and a zero S_i or g_e,i gives a zero component.
+    """
+    eigenvalues, eigenvectors = symmetric_eigh(hessian)
+    grad_eig = eigenvectors.T @ grad
+    newton_length = jnp.abs(_divide_or_zero(grad_eig, eigenvalues))
+    geometric_mean = jnp.abs(jnp.prod(eigenvalues)) ** (1.0 / eigenvalues.shape[-1])
+    capped_length = jnp.minimum(newton_length, jnp.abs(_divide_or_zero(max_loss_change, grad_eig)))
+    length = jnp.where(eigenvalues > geometric_mean, newton_length, capped_length)
+    return eigenvectors @ (-jnp.sign(grad_eig) * length)
+
+
+def _sip_inverse_step(loss_x, x, y_target, max_loss_change=0.2):
+    def one(x_i, y_i):
+        grad = jax.grad(loss_x)(x_i, y_i)
+        hessian = jax.hessian(loss_x)(x_i, y_i)
+        return saddle_free_newton_direction(grad, hessian, max_loss_change)
+
+    return jax.vmap(one)(x, y_target)
+
+
+def sip_inverse_step(loss_x, x, y_target, max_loss_change=0.2):
+    """Δx of the SIP physics step for a batch: x: (B, n), y_target: (B, m) -> Δx: (B, n).
+
+    ``loss_x(x_i, y_i)`` is the per-sample loss L(x; y*) (a scalar). For each sample,
+    g = ∇ₓL and the full Hessian H = ∇²ₓL feed ``saddle_free_newton_direction``
+    (η = 1: a full Newton step where the curvature is strong).
+    """
+    check_shape("x", x, (None, None))
+    check_shape("y_target", y_target, (np.shape(x)[0], None))
+    check_finite("x", x)
+    check_finite("y_target", y_target)
+    max_loss_change = check_positive("max_loss_change", max_loss_change)
+    return _sip_inverse_step(loss_x, jnp.asarray(x), jnp.asarray(y_target), max_loss_change)
+
+
+SIP_PROXY_NORMS = ("l1", "l2")
+
+
+def sip_proxy_loss(x, x_target, norm="l1"):
+    """Proxy loss in x space, batch mean over x: (B, n) with x̃ = stop_grad(x_target):
+
+    "l1" (the paper's code): mean_b ‖x_b − x̃_b‖₁, whose gradient is sign(x − x̃)/B;
+    "l2" (the paper's text): mean_b ½‖x_b − x̃_b‖², whose gradient is (x − x̃)/B.
+    """
+    check_choice("norm", norm, SIP_PROXY_NORMS)
+    difference = x - jax.lax.stop_gradient(x_target)
+    if norm == "l1":
+        return jnp.mean(jnp.sum(jnp.abs(difference), axis=-1))
+    return jnp.mean(0.5 * jnp.sum(difference**2, axis=-1))
+
+
+# ---------------------------------------------------------------------------------------
+# Page 3: the SVD-based family Δθ = −η V Λ^κ Uᵀ g (HIG κ = −½, Gauss-Newton κ = −1,
+# gradient κ = 1) on the stacked Jacobian of a mini-batch
+# ---------------------------------------------------------------------------------------
+
+SVD_MODES = ("truncate", "clamp")
+
+
+def _batch_jacobian(fn, params, xs):
+    from jax.flatten_util import ravel_pytree
+
+    flat, unravel = ravel_pytree(params)
+
+    def sample_output(flat_params, x):
+        return fn(unravel(flat_params), x)
+
+    jac = jax.vmap(jax.jacrev(sample_output), in_axes=(None, 0))(flat, xs)
+    return jac.reshape(-1, flat.size)
+
+
+def batch_jacobian(fn, params, xs):
+    """Stacked per-sample Jacobian of a mini-batch, J = [∂y_i/∂θ]_{i=1..B}.
+
+    ``fn(params, x) -> y`` maps one sample x to its output y of shape (dim_y,); θ is the
+    flat vector of the ``params`` pytree (``ravel_pytree`` order). xs: shape (B, ...).
+    Returns J of shape (B·dim_y, n_params), sample-major rows: row i·dim_y + k is ∂y_ik/∂θ.
+    """
+    if np.ndim(xs) < 1 or np.shape(xs)[0] < 1:
+        raise ValueError(f"xs must hold a batch of at least one sample, got shape {np.shape(xs)}")
+    check_finite("xs", xs)
+    y = jax.eval_shape(fn, params, jnp.asarray(xs)[0])
+    if len(y.shape) != 1:
+        raise ValueError(f"fn must return a vector of shape (dim_y,) per sample, got {y.shape}")
+    return _batch_jacobian(fn, params, jnp.asarray(xs))
+
+
+def _svd_power_update(jacobian, g, kappa, tau, eta, mode):
+    u, s, vt = jnp.linalg.svd(jacobian, full_matrices=False)
+    cutoff = tau * s[0]
+    if mode == "truncate":
+        kept = s > cutoff
+        power = jnp.where(kept, jnp.where(kept, s, 1.0) ** kappa, 0.0)
+    else:
+        power = jnp.maximum(s, cutoff) ** kappa
+    return -eta * (vt.T @ (power * (u.T @ g)))
+
+
+def svd_power_update(jacobian, g, kappa, tau, eta=1.0, mode="truncate"):
+    """Δθ = −η J^κ g with J^κ := V Λ^κ Uᵀ from the thin SVD J = U Λ Vᵀ.
+
+    κ = −½ is the half-inverse gradient (HIG), κ = −1 the Gauss-Newton / pseudo-inverse
+    step J⁺g, κ = 1 the plain gradient step Jᵀg. Relative cut-off τ: in ``"truncate"``
+    mode singular values σ ≤ τ·σ_max get weight 0 (their directions are dropped); in
+    ``"clamp"`` mode they are raised to τ·σ_max (for κ < 0 those directions then get the
+    largest weight). jacobian: shape (m, n); g = ∂L/∂y stacked like J's rows, shape (m,).
+    Returns Δθ, shape (n,).
+    """
+    jacobian, g = jnp.asarray(jacobian), jnp.asarray(g)
+    if jacobian.ndim != 2:
+        raise ValueError(f"jacobian must be a matrix (B·dim_y, n_params), got shape {jacobian.shape}")
+    check_shape("g (stacked like the Jacobian's rows)", g, (jacobian.shape[0],))
+    check_finite("jacobian", jacobian)
+    check_finite("g", g)
+    kappa, tau, eta = _check_svd_setting(kappa, tau, eta, mode)
+    return _svd_power_update(jacobian, g, kappa, tau, eta, mode)
+
+
+def _check_svd_setting(kappa, tau, eta, mode):
+    """κ ∈ [−1, 1], τ ∈ (0, 1), η > 0 and a known mode; returns the floats."""
+    try:
+        kappa, tau = float(kappa), float(tau)
+    except (TypeError, ValueError):
+        raise ValueError(f"kappa and tau must be numbers, got {kappa!r} and {tau!r}") from None
+    if not -1.0 <= kappa <= 1.0:
+        raise ValueError(f"kappa must lie in [-1, 1] (1: gradient, -1/2: HIG, -1: Gauss-Newton), got {kappa}")
+    if not 0.0 < tau < 1.0:
+        raise ValueError(f"tau (the relative singular-value cut-off) must lie in (0, 1), got {tau}")
+    eta = check_positive("eta", eta)
+    check_choice("mode", mode, SVD_MODES)
+    return kappa, tau, eta
