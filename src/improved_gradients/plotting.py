@@ -190,8 +190,8 @@ def plot_sip_spaces_diagram(ax):
     _diagram_box(ax, (7.9, 3.2), "$x$ (inputs of P)", "#e5f5e0")
     _diagram_box(ax, (11.4, 3.2), "$y = P(x)$", "#fdebd0")
     _diagram_arrow(ax, (2.45, 3.2), (3.45, 3.2))
-    _diagram_arrow(ax, (5.75, 3.2), (6.75, 3.2), "$\\theta$")
-    _diagram_arrow(ax, (9.05, 3.2), (10.25, 3.2), "physics $P$")
+    _diagram_arrow(ax, (5.75, 3.2), (6.75, 3.2))
+    _diagram_arrow(ax, (9.05, 3.2), (10.25, 3.2), "$P$")
     ax.text(11.4, 4.3, "$L = \\frac{1}{2}\\|y - y^*\\|^2$", ha="center", fontsize=10)
     _diagram_arrow(ax, (11.4, 2.6), (8.3, 2.6), "inverse step $P^{-1}(y + \\Delta y;\\,x)$",
                    color=sip, rad=-0.35, text_offset=(0.0, -1.55))
@@ -230,3 +230,120 @@ def plot_sip_step_diagram(axes, x1, x2, loss_grid, x, x_target, gradient_step, y
     ax_x.set_aspect("equal")
     ax_x.grid(False)
     ax_x.legend(loc="lower right", fontsize=8)
+
+
+# ---------------------------------------------------------------------------------------
+# Page 3: the HIG toy
+# ---------------------------------------------------------------------------------------
+
+
+def plot_hig_panels(axes, runs, lam, target, time_limit=None):
+    """The paper's three panels for one λ against measured wall-clock time.
+
+    axes: three Axes; runs: {method: result of ``training.train_hig_toy``}; target: the
+    physical target (y1, λ·y2) of the probe sample. (1) validation loss (log scale),
+    (2) mean ± std of the hidden tanh activations over the validation set, (3) the probe's
+    physical output after every logged chunk, start grey and target black. Curves stop at
+    ``time_limit`` seconds when given.
+    """
+    import numpy as np
+
+    ax_loss, ax_act, ax_traj = axes
+    for method, run in runs.items():
+        color = method_color(method)
+        keep = np.ones(len(run["time"]), bool) if time_limit is None else run["time"] <= time_limit
+        t = run["time"][keep]
+        ax_loss.semilogy(t, run["val_loss"][keep], color=color, label=method)
+        mean, std = run["act_mean"][keep], run["act_std"][keep]
+        ax_act.plot(t, mean, color=color, label=method)
+        ax_act.fill_between(t, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+    plot_hig_trajectory(ax_traj, runs, target, time_limit=time_limit)
+    ax_loss.set(xlabel="wall-clock time [s]", ylabel="validation loss", title=f"loss, λ = {lam:g}")
+    ax_act.set(xlabel="wall-clock time [s]", ylabel="hidden activation",
+               title="neuron saturation: mean ± std", ylim=(-1.1, 1.1))
+    ax_loss.legend()
+
+
+def plot_hig_trajectory(ax, runs, target, time_limit=None, max_step=None):
+    """The probe's physical output (y1, λ·y2) after every logged chunk for {method: result},
+    start grey and target black; up to ``time_limit`` seconds or ``max_step`` steps."""
+    import numpy as np
+
+    for method, run in runs.items():
+        keep = np.ones(len(run["time"]), bool)
+        if time_limit is not None:
+            keep &= run["time"] <= time_limit
+        if max_step is not None:
+            keep &= run["step"] <= max_step
+        probe = run["probe"][keep]
+        ax.plot(probe[:, 0], probe[:, 1], color=method_color(method), marker=".", markersize=3,
+                linewidth=0.8, label=method)
+    ax.scatter(*next(iter(runs.values()))["probe"][0], label="start", **START_STYLE)
+    ax.scatter(*target, label="target", **TARGET_STYLE)
+    ax.set(xlabel="y₁", ylabel="λ·y₂", title="physical trajectory of x = π/9")
+    ax.legend(fontsize=8)
+
+
+def plot_hig_loss_vs_steps(ax, runs, max_step=None, title=None):
+    """Validation loss (log scale) against training steps for {label: result}; the colour
+    is the method's when the label names one, else taken from the default cycle."""
+    import numpy as np
+
+    for label, run in runs.items():
+        keep = np.ones(len(run["step"]), bool) if max_step is None else run["step"] <= max_step
+        style = {"color": METHOD_COLORS[label]} if label in METHOD_COLORS else {}
+        ax.semilogy(run["step"][keep], run["val_loss"][keep], label=label, **style)
+    ax.set(xlabel="training step", ylabel="validation loss", title=title)
+    ax.legend(fontsize=8)
+
+
+def plot_hig_kappa_sweep(ax, runs):
+    """Validation loss against steps for {κ: result}, coloured from gradient (κ = 1) to
+    Gauss-Newton (κ = −1) with HIG (κ = −½) drawn in the HIG colour."""
+    cmap = mpl.colormaps["viridis"]
+    for kappa, run in sorted(runs.items(), reverse=True):
+        if kappa == -0.5:
+            style = dict(color=method_color("HIG"), linewidth=2.4)
+        else:
+            style = dict(color=cmap((1.0 - kappa) / 2.0), linewidth=1.2)
+        ax.semilogy(run["step"], run["val_loss"], label=f"κ = {kappa:g}", **style)
+    ax.set(xlabel="training step", ylabel="validation loss", title="the κ family at λ = 0.01")
+    ax.legend(fontsize=8, ncol=2)
+
+
+def draw_hig_spaces(ax):
+    """Diagram of the HIG set-up: parameters θ → network f → z → physics P → y → loss,
+    and the backward path that inverts network and physics jointly through J = ∂y/∂θ."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    ax.set_xlim(0, 14)
+    ax.set_ylim(0, 6)
+    ax.axis("off")
+    boxes = [(0.3, "parameters θ", "30 weights\nand biases"),
+             (3.8, "network output z", "z = f(x; θ)\n1 → 7 tanh → 2"),
+             (7.3, "physical state y", "y = P(z)\n= (z₁, λ z₂)"),
+             (10.8, "loss L", "½‖y − ŷ‖²\nper sample")]
+    for left, title, text in boxes:
+        ax.add_patch(FancyBboxPatch((left, 2.7), 2.8, 1.7, boxstyle="round,pad=0.1",
+                                    facecolor="#f4f4f4", edgecolor="0.3"))
+        ax.text(left + 1.4, 4.05, title, ha="center", va="center", fontsize=10, weight="bold")
+        ax.text(left + 1.4, 3.25, text, ha="center", va="center", fontsize=8.5)
+
+    def arrow(start, end, color, rad=0.0):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
+                                     color=color, linewidth=1.6,
+                                     connectionstyle=f"arc3,rad={rad}"))
+
+    for left in (3.15, 6.65, 10.15):
+        arrow((left, 3.55), (left + 0.6, 3.55), "black")
+    ax.text(7.0, 4.95, "forward, per sample x: θ → z → y → L", ha="center", fontsize=9)
+    hig, gd = method_color("HIG"), method_color("GD")
+    arrow((12.2, 2.55), (8.7, 2.55), gd, rad=-0.35)
+    ax.text(11.4, 1.35, "g = ∂L/∂y\n(per sample, stacked)", ha="center", va="top", fontsize=8.5,
+            color=gd)
+    arrow((8.7, 2.45), (1.7, 2.45), hig, rad=-0.25)
+    ax.text(4.6, 0.75, r"$\Delta\theta = -\eta\, J^{\kappa} g$,   $J = \partial y/\partial\theta"
+            r" = \partial P/\partial z \cdot \partial f/\partial\theta$  (network and physics "
+            "inverted jointly)", ha="center", fontsize=8.5, color=hig)
+    ax.text(4.6, 0.15, "κ = 1: gradient   κ = −½: HIG   κ = −1: Gauss-Newton",
+            ha="center", fontsize=8.5, color=hig)

@@ -185,14 +185,7 @@ def _check_sweep_args(method, xis, phis, steps, log_every, proxy):
     return xis, phis, steps, log_every
 
 
-def sin_sweep_program(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
-                      batch_size=SIN_BATCH_SIZE):
-    """The compiled sweep and its (sharded) arguments, without running it.
-
-    Returns (compiled, args, n_settings). The settings axis is padded (by repeating the
-    last setting) to a multiple of the device count and sharded over a 1-D mesh of all
-    devices, so every device trains its share of the settings in parallel.
-    """
+def _sweep_arguments(method, xis, phis, steps, log_every, proxy, seed, batch_size):
     xis, phis, steps, log_every = _check_sweep_args(method, xis, phis, steps, log_every, proxy)
     batch_size = check_positive_int("batch_size", batch_size)
     devices = jax.devices()
@@ -203,9 +196,23 @@ def sin_sweep_program(method, xis, phis, steps, log_every, *, proxy="l1", seed=0
     mesh = jax.sharding.Mesh(np.array(devices), ("settings",))
     sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("settings"))
     params, data_key, y_val = sin_initial_state(seed)
+    static = (method, proxy, steps, log_every, batch_size)
     args = (params, data_key, y_val, jax.device_put(xis, sharded), jax.device_put(phis, sharded))
-    compiled = _sin_sweep_jit.lower(method, proxy, steps, log_every, batch_size, *args).compile()
-    return compiled, args, n_settings
+    return static, args, n_settings
+
+
+def sin_sweep_program(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
+                      batch_size=SIN_BATCH_SIZE):
+    """The compiled sweep and its (sharded) arguments, without running it.
+
+    Returns (compiled, args, n_settings). The settings axis is padded (by repeating the
+    last setting) to a multiple of the device count and sharded over a 1-D mesh of all
+    devices, so every device trains its share of the settings in parallel.
+    """
+    static, args, n_settings = _sweep_arguments(
+        method, xis, phis, steps, log_every, proxy, seed, batch_size
+    )
+    return _sin_sweep_jit.lower(*static, *args).compile(), args, n_settings
 
 
 def _collect_sweep(method, output, n_settings, xis, phis):
@@ -230,20 +237,198 @@ def run_sin_sweep(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
     1000 fixed validation targets at the end of each chunk). Raises ValueError naming the
     step where a loss became non-finite.
     """
-    compiled, args, n_settings = sin_sweep_program(
-        method, xis, phis, steps, log_every, proxy=proxy, seed=seed, batch_size=batch_size
+    static, args, n_settings = _sweep_arguments(
+        method, xis, phis, steps, log_every, proxy, seed, batch_size
     )
-    return _collect_sweep(method, compiled(*args), n_settings, xis, phis)
+    return _collect_sweep(method, _sin_sweep_jit(*static, *args), n_settings, xis, phis)
+
+
+def sin_step_timer(method, xi, phi_deg, steps, *, proxy="l1"):
+    """Compile one run of ``steps`` steps; returns a function that executes it and returns
+    the measured wall-clock seconds per step (compilation excluded)."""
+    compiled, args, _ = sin_sweep_program(method, [xi], [phi_deg], steps, steps, proxy=proxy)
+
+    def seconds_per_step():
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        return (time.perf_counter() - start) / steps
+
+    return seconds_per_step
 
 
 def time_sin_steps(method, xi, phi_deg, steps, *, proxy="l1", repeats=1):
-    """Measured wall-clock seconds per training step of one run (compilation excluded);
-    the best of ``repeats`` executions."""
+    """Measured seconds per training step of one run, the best of ``repeats`` executions."""
     repeats = check_positive_int("repeats", repeats)
-    compiled, args, _ = sin_sweep_program(method, [xi], [phi_deg], steps, steps, proxy=proxy)
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        best = min(best, time.perf_counter() - start)
-    return best / steps
+    timer = sin_step_timer(method, xi, phi_deg, steps, proxy=proxy)
+    return min(timer() for _ in range(repeats))
+
+
+# ---------------------------------------------------------------------------------------
+# Page 3: the HIG toy. Flat parameter vector θ (ravel_pytree of the 1 → 7 tanh → 2 MLP),
+# physical output y = P(f(x; θ)); the SVD family (HIG / GN / κ) and Adam share one loop
+# that runs ``log_every`` steps per jitted lax.scan chunk and logs after each chunk.
+# ---------------------------------------------------------------------------------------
+
+from ._checks import check_positive  # noqa: E402  (the page-3 section's own imports)
+from .models import init_mlp_glorot, mlp_hidden  # noqa: E402
+from .physics import HIG_PROBE_X, _check_lam, _hig_physics, _hig_sample_loss  # noqa: E402
+from .updates import _check_svd_setting, _svd_power_update  # noqa: E402
+
+HIG_SIZES = (1, 7, 2)
+HIG_METHODS = ("svd", "adam")
+
+
+def _hig_physical_output(unravel, theta, x, lam):
+    """y = P(f(x; θ)) = (f1, λ f2) for one sample x of shape (1,); returns shape (2,)."""
+    return _hig_physics(mlp_apply(unravel(theta), x, jnp.tanh), lam)
+
+
+def _hig_metrics(unravel, theta, x_val, y_val, lam, probe_x):
+    y = jax.vmap(lambda x: _hig_physical_output(unravel, theta, x, lam))(x_val)
+    hidden = mlp_hidden(unravel(theta), x_val, jnp.tanh)[0]
+    probe = _hig_physical_output(unravel, theta, probe_x, lam)
+    return {
+        "val_loss": jnp.mean(_hig_sample_loss(y, y_val)),
+        "act_mean": jnp.mean(hidden),
+        "act_std": jnp.std(hidden),
+        "probe": probe,
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n_val):
+    """The compiled chunk: ``chunk_steps`` training steps fused in one lax.scan, then the
+    metrics. Cached per structure, so every κ, τ, η, λ, lr and seed reuses one compilation."""
+    _, unravel = hig_toy_init(0, hidden)
+
+    def step(carry, _):
+        theta, opt_state, key, first_bad, count, hyper = carry
+        key, k_batch = jax.random.split(key)
+        idx = jax.random.randint(k_batch, (batch_size,), 0, n_train)
+        xb, yb = hyper["x_train"][idx], hyper["y_train"][idx]
+        lam = hyper["lam"]
+
+        def outputs(t):
+            return jax.vmap(lambda x: _hig_physical_output(unravel, t, x, lam))(xb)
+
+        if method == "adam":
+            loss, grad = jax.value_and_grad(lambda t: jnp.mean(_hig_sample_loss(outputs(t), yb)))(theta)
+            updates, opt_state = optax.adam(hyper["lr"]).update(grad, opt_state, theta)
+            theta = theta + updates
+        else:
+            y = outputs(theta)
+            loss = jnp.mean(_hig_sample_loss(y, yb))
+            g = ((y - yb) / batch_size).reshape(-1)
+            jac = jax.vmap(jax.jacrev(lambda t, x: _hig_physical_output(unravel, t, x, lam)),
+                           in_axes=(None, 0))(theta, xb).reshape(-1, theta.size)
+            theta = theta + _svd_power_update(jac, g, hyper["kappa"], hyper["tau"], hyper["eta"], mode)
+        finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(theta))
+        first_bad = jnp.where((first_bad < 0) & ~finite, count, first_bad)
+        return (theta, opt_state, key, first_bad, count + 1, hyper), None
+
+    def chunk(theta, opt_state, key, first_bad, count, hyper):
+        carry, _ = jax.lax.scan(step, (theta, opt_state, key, first_bad, count, hyper),
+                                length=chunk_steps)
+        theta, opt_state, key, first_bad, count, _ = carry
+        metrics = _hig_metrics(unravel, theta, hyper["x_val"], hyper["y_val"], hyper["lam"],
+                               hyper["probe_x"])
+        return theta, opt_state, key, first_bad, count, metrics
+
+    theta, _ = hig_toy_init(0, hidden)
+    f32 = jax.ShapeDtypeStruct((), jnp.float32)
+    hyper = {
+        "x_train": jax.ShapeDtypeStruct((n_train, 1), jnp.float32),
+        "y_train": jax.ShapeDtypeStruct((n_train, 2), jnp.float32),
+        "x_val": jax.ShapeDtypeStruct((n_val, 1), jnp.float32),
+        "y_val": jax.ShapeDtypeStruct((n_val, 2), jnp.float32),
+        "probe_x": jax.ShapeDtypeStruct((1,), jnp.float32),
+        **{name: f32 for name in ("lam", "kappa", "tau", "eta", "lr")},
+    }
+    state = (theta, optax.adam(1e-3).init(theta), jax.random.PRNGKey(0), jnp.int32(-1), jnp.int32(0))
+    return jax.jit(chunk).lower(*state, hyper).compile(), unravel
+
+
+def hig_toy_init(seed, hidden=7):
+    """Glorot-uniform 1 → hidden (tanh) → 2 network as a flat vector; returns (θ0, unravel)."""
+    from jax.flatten_util import ravel_pytree
+
+    hidden = check_positive_int("hidden", hidden)
+    return ravel_pytree(init_mlp_glorot(jax.random.PRNGKey(seed), [1, hidden, 2]))
+
+
+def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hidden=7,
+                  kappa=-0.5, tau=1e-6, eta=1.0, mode="truncate", lr=1e-2, time_budget=None,
+                  max_steps=None):
+    """Train the HIG toy network with an SVD step (``method="svd"``) or Adam (``"adam"``).
+
+    data = (x_train, y_train, x_val, y_val) from ``physics.hig_data``. The SVD step is
+    θ ← θ − η V Λ^κ Uᵀ g on the stacked Jacobian of a mini-batch of ``batch_size``
+    samples (drawn uniformly with replacement) with g = ∂(mean batch loss)/∂y, shape
+    (batch_size·2,); Adam (optax, default betas) uses learning rate ``lr``. ``seed``
+    sets the initial network and the batches. Runs ``steps`` steps as jitted lax.scan
+    chunks of ``log_every`` steps (compiled before the clock starts); with
+    ``time_budget`` (seconds) it goes on, chunk by chunk, until that much measured time
+    has passed or ``max_steps`` steps are done. The first ``steps`` steps are
+    deterministic; what a time budget adds depends on the machine.
+
+    Returns a dict of numpy arrays over the logged points, the start included: "step",
+    "time" (measured seconds of training since the start; compilation and logging not
+    counted), "val_loss", "act_mean", "act_std" (of the hidden tanh activations over
+    the validation set), "probe" (physical output (y1, λ·y2) of x = π/9, shape
+    (n_logs, 2)), and "theta" (the final parameters). Raises ValueError naming the
+    first step whose loss or parameters are not finite.
+    """
+    check_choice("method", method, HIG_METHODS)
+    lam = _check_lam(lam)
+    steps = check_positive_int("steps", steps)
+    log_every = check_positive_int("log_every", log_every)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if steps % log_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
+    if time_budget is not None:
+        time_budget = check_positive("time_budget", time_budget)
+        max_steps = check_positive_int("max_steps", max_steps if max_steps is not None else 100 * steps)
+    x_train, y_train, x_val, y_val = (jnp.asarray(a, dtype=jnp.float32) for a in data)
+    check_shape("x_train", x_train, (None, 1))
+    check_shape("y_train", y_train, (x_train.shape[0], 2))
+    check_shape("x_val", x_val, (None, 1))
+    check_shape("y_val", y_val, (x_val.shape[0], 2))
+    if method == "svd":
+        kappa, tau, eta = _check_svd_setting(kappa, tau, eta, mode)
+    else:
+        lr = check_positive("lr", lr)
+
+    chunk, unravel = _hig_chunk_program(hidden, method, mode if method == "svd" else "truncate",
+                                        batch_size, log_every, x_train.shape[0], x_val.shape[0])
+    theta, _ = hig_toy_init(seed, hidden)
+    hyper = {
+        "x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val,
+        "probe_x": jnp.array([HIG_PROBE_X], dtype=jnp.float32),
+        **{name: jnp.float32(value) for name, value in
+           (("lam", lam), ("kappa", kappa), ("tau", tau), ("eta", eta), ("lr", lr))},
+    }
+    state = (theta, optax.adam(lr).init(theta), jax.random.PRNGKey(seed), jnp.int32(-1), jnp.int32(0))
+    logs = [jax.device_get(_hig_start_metrics(unravel, theta, hyper))]
+    times, done, elapsed = [0.0], 0, 0.0
+    while done < steps or (time_budget is not None and elapsed < time_budget and done < max_steps):
+        begin = time.perf_counter()
+        *state, metrics = chunk(*state, hyper)
+        jax.block_until_ready(state[0])
+        elapsed += time.perf_counter() - begin
+        done += log_every
+        first_bad = int(state[3])
+        if first_bad >= 0:
+            raise ValueError(
+                f"training diverged: loss or parameters not finite at step {first_bad + 1} "
+                f"(method {method!r}, lam {lam}); lower eta or lr, or raise tau")
+        logs.append(jax.device_get(metrics))
+        times.append(elapsed)
+    result = {key: np.array([np.asarray(log[key]) for log in logs]) for key in logs[0]}
+    result["step"] = np.arange(0, done + 1, log_every)
+    result["time"] = np.array(times)
+    result["theta"] = np.asarray(state[0])
+    return result
+
+
+def _hig_start_metrics(unravel, theta, hyper):
+    return _hig_metrics(unravel, theta, hyper["x_val"], hyper["y_val"], hyper["lam"], hyper["probe_x"])

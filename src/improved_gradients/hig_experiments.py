@@ -1,0 +1,306 @@
+"""Page 3 (the HIG toy): settings, experiments, summary tables and the ``hig-bench`` command.
+
+The notebook ``book/hig-toy.ipynb`` calls these functions; the paper (Schnell et al.
+2022) leaves the data size, batch sizes, η, τ, Adam's learning rate and the number of
+steps of its toy open, so every one of them is chosen and stated here.
+"""
+
+import os
+import time
+
+import numpy as np
+
+from ._checks import check_positive_int
+from .physics import HIG_PROBE_X, hig_data, hig_target
+from .training import train_hig_toy
+
+# Data: a fixed training set (uniform in [−1, 1], seeded) and an evaluation grid.
+N_TRAIN = 1024
+N_VAL = 512
+DATA_SEED = 0
+LAMBDAS = (1.0, 0.01)
+
+# The three methods of the paper's figure. HIG and GN: stacked Jacobian of B = 128
+# samples, η = 1, relative truncation τ; Adam: optax defaults (β = 0.9, 0.999), lr 1e-2,
+# B = 512. τ = 1e-5 rather than the 1e-6 of a float64 study: in float32 the SVD resolves
+# singular values only down to about 1e-7·σ_max, so τ = 1e-6 keeps directions whose σ
+# carry about one correct digit (the page measures both).
+METHODS = {
+    "Adam": dict(method="adam", lr=1e-2, batch_size=512),
+    "GN": dict(method="svd", kappa=-1.0, tau=1e-3, eta=1.0, batch_size=128),
+    "HIG": dict(method="svd", kappa=-0.5, tau=1e-5, eta=1.0, batch_size=128),
+}
+# Deterministic step budgets (the per-step results and the seed table) ...
+STEPS = {"Adam": 30_000, "GN": 3_000, "HIG": 3_000}
+LOG_EVERY = {"Adam": 100, "GN": 100, "HIG": 100}
+# ... and the equal wall-clock budget of the figure (the paper gave every method 20 s).
+TIME_BUDGET = 2.0
+SEEDS = (0, 1, 2, 3, 4)
+
+# Beyond the paper: the κ family at λ = 0.01 (τ and η of HIG), GN's τ sensitivity, and
+# truncation against clamping.
+KAPPAS = (1.0, 0.5, 0.0, -0.25, -0.5, -0.75, -1.0)
+SWEEP_STEPS = 3_000
+GN_TAUS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+TAU_SEEDS = (0, 1, 2)
+TAU_STEPS = 2_000
+CLAMP_TAUS = (1e-3, 1e-5)
+
+# Reference levels of the loss: a zero output and a perfect y1 with y2 = 0.
+ZERO_OUTPUT_LOSS = 0.5 * (0.5 - np.sin(12.0) / 24.0) + 0.5 * (0.5 + np.sin(18.0) / 36.0)
+Y1_ONLY_LOSS = 0.5 * (0.5 + np.sin(18.0) / 36.0)
+
+
+def toy_data():
+    """The page's fixed data: (x_train, y_train, x_val, y_val), see ``physics.hig_data``."""
+    return hig_data(DATA_SEED, N_TRAIN, N_VAL)
+
+
+def probe_target():
+    """The physical target of the probe sample x = π/9, ŷ(π/9) = (sin 6x, cos 9x) ≈ (0.866, −1).
+
+    The loss compares P(z) = (z1, λ z2) with ŷ, so this is the target in the physical
+    coordinates (y1, λ·y2) for every λ."""
+    return np.asarray(hig_target(HIG_PROBE_X))
+
+
+def run_method(name, lam, *, seed=0, steps=None, time_budget=None, data=None, **overrides):
+    """Train one of ``METHODS`` at λ with the page's settings (``overrides`` replace any)."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    settings = {**METHODS[name], **overrides}
+    return train_hig_toy(
+        toy_data() if data is None else data, lam, steps=STEPS[name] if steps is None else steps,
+        log_every=LOG_EVERY[name], seed=seed, time_budget=time_budget, **settings)
+
+
+def run_comparison(lam, time_budget=TIME_BUDGET, data=None):
+    """Adam, GN and HIG at λ with seed 0, each for its deterministic ``STEPS`` and then on
+    until ``time_budget`` seconds of measured training time; {method: result}."""
+    data = toy_data() if data is None else data
+    return {name: run_method(name, lam, time_budget=time_budget, data=data, max_steps=10**6)
+            for name in METHODS}
+
+
+def value_at_step(run, key, step):
+    """The logged ``run[key]`` at training step ``step`` (which must be a logged step)."""
+    where = np.flatnonzero(run["step"] == step)
+    if where.size == 0:
+        raise ValueError(f"step {step} was not logged; logged steps run to {run['step'][-1]}")
+    return run[key][where[0]]
+
+
+def run_seeds(comparisons, seeds=SEEDS, data=None):
+    """Final values of every method and λ after its ``STEPS``, for each seed.
+
+    ``comparisons`` {λ: {method: result}} supplies seed 0 (its first ``STEPS`` are
+    deterministic); the other seeds are trained here. Returns {(λ, method): {"val_loss",
+    "act_mean", "act_std": arrays over seeds, "steps"}}; Adam also reports its loss after
+    the HIG step count as "val_loss_short"."""
+    data = toy_data() if data is None else data
+    table = {}
+    for lam in LAMBDAS:
+        for name in METHODS:
+            runs = [comparisons[lam][name] if seed == 0 else run_method(name, lam, seed=seed, data=data)
+                    for seed in seeds]
+            entry = {key: np.array([value_at_step(r, key, STEPS[name]) for r in runs])
+                     for key in ("val_loss", "act_mean", "act_std")}
+            entry["steps"] = STEPS[name]
+            if name == "Adam":
+                entry["val_loss_short"] = np.array(
+                    [value_at_step(r, "val_loss", STEPS["HIG"]) for r in runs])
+            table[(lam, name)] = entry
+    return table
+
+
+def summary_table(seed_results):
+    """One text row per λ and method: final loss median [min, max] over the seeds, the
+    medians of the final activation mean and std, and the steps taken."""
+    lines = [f"{'λ':>5} {'method':<6} {'steps':>6}  {'loss median':>11}  {'range over seeds':<21}"
+             f" {'act. mean':>9} {'act. std':>8}"]
+    for (lam, name), entry in seed_results.items():
+        loss = entry["val_loss"]
+        lines.append(
+            f"{lam:>5g} {name:<6} {entry['steps']:>6}  {np.median(loss):>11.3g}  "
+            f"[{loss.min():.3g}, {loss.max():.3g}]".ljust(50)
+            + f" {np.median(entry['act_mean']):>9.2f} {np.median(entry['act_std']):>8.2f}")
+    return "\n".join(lines)
+
+
+def run_kappa_sweep(lam=0.01, kappas=KAPPAS, steps=SWEEP_STEPS, data=None):
+    """The SVD family Δθ = −η V Λ^κ Uᵀ g for each κ with HIG's τ, η and batch; {κ: result}."""
+    data = toy_data() if data is None else data
+    return {kappa: run_method("HIG", lam, steps=steps, data=data, kappa=kappa) for kappa in kappas}
+
+
+def run_gn_tau_sweep(taus=GN_TAUS, seeds=TAU_SEEDS, steps=TAU_STEPS, data=None):
+    """GN's final loss for every τ, λ and seed: {(λ, τ): array over seeds} (plus activations
+    under ("act_std", λ, τ))."""
+    data = toy_data() if data is None else data
+    out = {}
+    for lam in LAMBDAS:
+        for tau in taus:
+            runs = [run_method("GN", lam, seed=seed, steps=steps, data=data, tau=tau) for seed in seeds]
+            out[(lam, tau)] = np.array([r["val_loss"][-1] for r in runs])
+            out[("act_std", lam, tau)] = np.array([r["act_std"][-1] for r in runs])
+    return out
+
+
+def gn_tau_table(sweep, taus=GN_TAUS):
+    """Text table of GN's final loss per τ and λ (one column per seed) and the median std
+    of the hidden activations (a std near 0 means saturated units)."""
+    seeds = len(next(iter(sweep.values())))
+    width = 9 * seeds
+    lines = [f"{'τ':>7}  " + "  ".join(f"{'λ = ' + format(lam, 'g') + ': loss per seed':<{width}} {'act. std':>8}"
+                                    for lam in LAMBDAS)]
+    for tau in taus:
+        cells = [" ".join(f"{v:8.2g}" for v in sweep[(lam, tau)]).ljust(width)
+                 + f" {np.median(sweep[('act_std', lam, tau)]):>8.2f}" for lam in LAMBDAS]
+        lines.append(f"{tau:>7.0e}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def run_clamp_comparison(lam=0.01, taus=CLAMP_TAUS, steps=SWEEP_STEPS, data=None):
+    """Truncation against clamping for HIG (κ = −½) and GN (κ = −1) at each τ:
+    {(method, τ, mode): result}."""
+    data = toy_data() if data is None else data
+    out = {}
+    for name, kappa in (("HIG", -0.5), ("GN", -1.0)):
+        for tau in taus:
+            for mode in ("truncate", "clamp"):
+                out[(name, tau, mode)] = run_method(name, lam, steps=steps, data=data, kappa=kappa,
+                                                    tau=tau, mode=mode)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Cost per step
+# ---------------------------------------------------------------------------------------
+
+
+def measure_step_time(name, *, steps, repeats=3, lam=0.01, data=None, **overrides):
+    """Measured seconds per training step of one method (compilation excluded; best of
+    ``repeats`` runs of ``steps`` steps fused in one chunk)."""
+    steps = check_positive_int("steps", steps)
+    repeats = check_positive_int("repeats", repeats)
+    data = toy_data() if data is None else data
+    settings = {**METHODS[name], **overrides}
+    best = np.inf
+    for _ in range(repeats):
+        run = train_hig_toy(data, lam, steps=steps, log_every=steps, **settings)
+        best = min(best, run["time"][-1] / steps)
+    return best
+
+
+def measure_method_times(steps=1000, repeats=3, data=None):
+    """Per-step seconds of Adam, GN and HIG with the page's settings, measured in turns
+    (one round of all three per repeat, best per method); {method: seconds}."""
+    data = toy_data() if data is None else data
+    best = {name: np.inf for name in METHODS}
+    for _ in range(check_positive_int("repeats", repeats)):
+        for name in METHODS:
+            best[name] = min(best[name], measure_step_time(name, steps=steps, repeats=1, data=data))
+    return best
+
+
+def measure_svd_time(rows, cols, steps=1000, repeats=3):
+    """Measured seconds of one thin SVD of a (rows, cols) float32 matrix, inside a jitted
+    lax.scan like the training step (best of ``repeats``)."""
+    import jax
+    import jax.numpy as jnp
+
+    matrix = jax.random.normal(jax.random.PRNGKey(0), (rows, cols))
+
+    @jax.jit
+    def many(a):
+        def body(a, _):
+            u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+            return a * 1.0000001, s[0] + u[0, 0] + vt[0, 0]
+
+        return jax.lax.scan(body, a, length=steps)[1]
+
+    many(matrix).block_until_ready()
+    best = np.inf
+    for _ in range(check_positive_int("repeats", repeats)):
+        begin = time.perf_counter()
+        many(matrix).block_until_ready()
+        best = min(best, (time.perf_counter() - begin) / steps)
+    return best
+
+
+def svd_cost_model(batch_size, hidden):
+    """Flop-count proxy m·n·min(m, n) of the thin SVD of the stacked Jacobian:
+    m = 2·B rows, n = 4·hidden + 2 parameters of the 1 → hidden → 2 network."""
+    m, n = 2 * batch_size, 4 * hidden + 2
+    return m * n * min(m, n)
+
+
+def measure_hig_growth(batch_sizes, widths, steps=200, repeats=2, data=None):
+    """HIG's measured per-step seconds as B grows (width 7) and as the hidden width grows
+    (B = 128): returns two lists of (size, n_params, seconds, cost model)."""
+    data = toy_data() if data is None else data
+    by_batch = []
+    for batch in batch_sizes:
+        seconds = measure_step_time("HIG", steps=steps, repeats=repeats, data=data, batch_size=batch)
+        by_batch.append((batch, 30, seconds, svd_cost_model(batch, 7)))
+    by_width = []
+    for width in widths:
+        seconds = measure_step_time("HIG", steps=steps, repeats=repeats, data=data, hidden=width)
+        by_width.append((width, 4 * width + 2, seconds, svd_cost_model(128, width)))
+    return by_batch, by_width
+
+
+def growth_table(rows, size_name):
+    """Text table of measured per-step time against the SVD cost model, both relative to
+    the first row."""
+    lines = [f"{size_name:>6} {'params':>6} {'µs/step':>8} {'× first':>8} {'model × first':>13}"]
+    t0, c0 = rows[0][2], rows[0][3]
+    for size, n_params, seconds, cost in rows:
+        lines.append(f"{size:>6} {n_params:>6} {seconds * 1e6:>8.0f} {seconds / t0:>8.2f} {cost / c0:>13.2f}")
+    return "\n".join(lines)
+
+
+def benchmark(args):
+    """``hig-bench``: per-step time of HIG, GN and Adam side by side, then HIG's growth."""
+    steps = check_positive_int("--steps", args.steps)
+    repeats = check_positive_int("--repeats", args.repeats)
+    data = toy_data()
+    start = time.perf_counter()
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
+        print("note: OPENBLAS_NUM_THREADS is not 1; on a busy machine OpenBLAS' threads can make "
+              "the SVD much slower (run with OPENBLAS_NUM_THREADS=1 to compare with the page)")
+    times = measure_method_times(steps=steps, repeats=repeats, data=data)
+    print(f"per-step time on the HIG toy (measured on this machine, best of {repeats}):")
+    for name, seconds in times.items():
+        batch = METHODS[name]["batch_size"]
+        print(f"  {name:<5} B = {batch:>3}: {seconds * 1e6:8.1f} µs")
+    print(f"  HIG / Adam = {times['HIG'] / times['Adam']:.2f}, GN / Adam = {times['GN'] / times['Adam']:.2f}")
+    svd = measure_svd_time(2 * METHODS["HIG"]["batch_size"], 30, steps=steps, repeats=repeats)
+    print(f"  of which the thin SVD of the (256 × 30) Jacobian alone: {svd * 1e6:.1f} µs "
+          f"({svd / times['HIG']:.0%} of the HIG step)")
+    by_batch, by_width = measure_hig_growth(args.batch_sizes, args.widths, steps=args.growth_steps,
+                                            repeats=repeats, data=data)
+    print("\nHIG per-step time as the batch grows (hidden width 7):")
+    print(growth_table(by_batch, "B"))
+    print("\nHIG per-step time as the hidden width grows (B = 128):")
+    print(growth_table(by_width, "width"))
+    print(f"\n(total {time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def add_commands(subparsers):
+    """Register ``hig-bench``."""
+    bench = subparsers.add_parser(
+        "hig-bench", help="per-step time of HIG, GN and Adam on the HIG toy, and HIG's cost growth",
+        description="Per-step time of HIG, GN and Adam on the HIG toy, measured side by side, and "
+                    "HIG's per-step time as the batch and the hidden width grow. Run it as "
+                    "OPENBLAS_NUM_THREADS=1 python -m improved_gradients hig-bench, like the page.")
+    bench.add_argument("--steps", type=int, default=2000,
+                       help="steps per timing of the three methods (default %(default)s)")
+    bench.add_argument("--growth-steps", type=int, default=200,
+                       help="steps per timing of the growth study (default %(default)s)")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64, 128, 256, 512])
+    bench.add_argument("--widths", type=int, nargs="+", default=[7, 16, 32, 64, 128, 256])
+    bench.set_defaults(run=benchmark)
+
