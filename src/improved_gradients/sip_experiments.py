@@ -1,0 +1,400 @@
+"""Page 2 (SIP training on the sin benchmark): settings, experiments, command line.
+
+The notebook ``book/sip-training.ipynb`` and the commands ``sip-reproduce`` and
+``sip-bench`` call the same functions; only the step budget differs.
+"""
+
+import json
+import pathlib
+
+import jax
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ._checks import check_choice, check_positive, check_positive_int
+from .physics import SIN_GLOBAL_SCALE, rotate, sin_loss, sin_physics, x_distance
+from .plotting import (
+    plot_sip_curves,
+    plot_sip_landscape,
+    plot_sip_spaces_diagram,
+    plot_sip_step_diagram,
+    plot_sip_sweep,
+    use_book_style,
+)
+from .training import SIN_METHODS, run_sin_sweep, sin_step_timer
+from .updates import sip_inverse_step
+
+# The book's budget (equal steps for every method) and the paper's (600 s per run).
+BOOK_STEPS = 12_000
+BOOK_LOG_EVERY = 100
+PAPER_SECONDS = 600.0
+# "Final" values average the last FINAL_WINDOW logged validations (the last 1000 steps
+# of the book's budget): a single evaluation jitters with the last few mini-batches.
+FINAL_WINDOW = 10
+
+CURVE_XIS = (1.0, 32.0)
+CURVE_PHI = 45.0
+XI_SWEEP = (1.0, 3.0, 5.0, 10.0, 20.0, 32.0, 48.0, 64.0)
+XI_SWEEP_PHI = 0.0
+PHI_SWEEP = (0.0, 1.0, 3.0, 5.0, 10.0, 23.0, 35.0, 40.0, 45.0)
+PHI_SWEEP_XI = 32.0
+LANDSCAPE = {"xi": 1.0, "phi_deg": 15.0, "y_target": (0.3, -0.5)}
+LANDSCAPE_BOX = ((-1.2, 1.2), (-0.6, 0.6))
+
+
+def experiment_settings():
+    """Every (ξ, φ) the page trains on, without duplicates, and where each figure finds its
+    runs: returns (xis, phis, index) with index[name] a list of positions for "curves"
+    (CURVE_XIS at CURVE_PHI), "xi_sweep" and "phi_sweep"."""
+    wanted = {
+        "curves": [(xi, CURVE_PHI) for xi in CURVE_XIS],
+        "xi_sweep": [(xi, XI_SWEEP_PHI) for xi in XI_SWEEP],
+        "phi_sweep": [(PHI_SWEEP_XI, phi) for phi in PHI_SWEEP],
+    }
+    settings = []
+    for pairs in wanted.values():
+        settings += [pair for pair in pairs if pair not in settings]
+    index = {name: [settings.index(pair) for pair in pairs] for name, pairs in wanted.items()}
+    xis, phis = (np.array(values, dtype=np.float32) for values in zip(*settings))
+    return xis, phis, index
+
+
+def run_methods(steps=BOOK_STEPS, log_every=BOOK_LOG_EVERY, methods=SIN_METHODS, progress=None):
+    """Train every method on every setting of ``experiment_settings`` (one vmapped,
+    sharded program per method). ``steps`` is an int (equal steps) or a dict per method.
+
+    Returns {"settings": (xis, phis, index), "steps": {method: logged steps},
+    method: run_sin_sweep's arrays}. ``progress`` (a tqdm bar or None) is advanced per method.
+    """
+    xis, phis, index = experiment_settings()
+    results = {"settings": (xis, phis, index), "steps": {}}
+    for method in methods:
+        method_steps = steps[method] if isinstance(steps, dict) else steps
+        results[method] = run_sin_sweep(method, xis, phis, method_steps, log_every)
+        results["steps"][method] = log_every * np.arange(1, method_steps // log_every + 1)
+        if progress is not None:
+            progress.update(1)
+    return results
+
+
+def run_proxy_ablation(results, log_every=BOOK_LOG_EVERY):
+    """SIP with the L1 proxy loss (the paper's code; taken from ``results``) and with L2
+    (the paper's text; trained here) at the curve settings, for the same steps.
+
+    Returns {"l1": arrays, "l2": arrays, "steps": logged steps}, arrays of shape
+    (len(CURVE_XIS), logs).
+    """
+    steps = int(results["steps"]["SIP"][-1])
+    positions = results["settings"][2]["curves"]
+    phis = np.full(len(CURVE_XIS), CURVE_PHI)
+    return {
+        "l1": {name: values[positions] for name, values in results["SIP"].items()},
+        "l2": run_sin_sweep("SIP", CURVE_XIS, phis, steps, log_every, proxy="l2"),
+        "steps": results["steps"]["SIP"],
+    }
+
+
+def measure_step_times(methods=SIN_METHODS, steps=500, repeats=10, xi=32.0, phi_deg=CURVE_PHI):
+    """Seconds per training step of one run per method, measured side by side: each
+    method is compiled once, then the methods take turns ``repeats`` times and each
+    keeps its best time (many short runs are robust against a busy machine)."""
+    repeats = check_positive_int("repeats", repeats)
+    timers = {method: sin_step_timer(method, xi, phi_deg, steps) for method in methods}
+    best = {method: np.inf for method in methods}
+    for _ in range(repeats):
+        for method, timer in timers.items():
+            best[method] = min(best[method], timer())
+    return best
+
+
+def learning_curves(results, xi, metric="val_x_dist"):
+    """{method: (steps, metric)} of the curve run with this ξ (at CURVE_PHI)."""
+    position = results["settings"][2]["curves"][CURVE_XIS.index(xi)]
+    return {
+        method: (results["steps"][method], results[method][metric][position])
+        for method in SIN_METHODS
+        if method in results
+    }
+
+
+def final_value(series, end=None):
+    """Mean of the FINAL_WINDOW logged values ending at log ``end`` (default: the last)."""
+    series = np.asarray(series)
+    end = series.shape[-1] if end is None else end
+    return series[..., max(0, end - FINAL_WINDOW):end].mean(axis=-1)
+
+
+def sweep_values(results, sweep, end=None, metric="val_x_dist"):
+    """{method: final metric over the sweep points}, averaged over the logs ending at
+    ``end`` (default: the last). The ξ sweep is divided by ξ (relative x-distance)."""
+    check_choice("sweep", sweep, ("xi_sweep", "phi_sweep"))
+    positions = results["settings"][2][sweep]
+    values = {}
+    for method in SIN_METHODS:
+        if method in results:
+            series = final_value(results[method][metric][positions], end)
+            values[method] = series / np.asarray(XI_SWEEP) if sweep == "xi_sweep" else series
+    return values
+
+
+def final_x_distance(results, xi):
+    """{method: final validation x-distance} at (ξ, CURVE_PHI)."""
+    return {method: float(final_value(values)) for method, (_, values) in learning_curves(results, xi).items()}
+
+
+def summary_table(results):
+    """The page's summary as text: final x-distance per method at φ = 45° for each
+    curve ξ, then per sweep point for SIP and Adam."""
+    methods = [method for method in SIN_METHODS if method in results]
+    lines = [f"final x-distance (1000 validation targets, mean of the last {FINAL_WINDOW} "
+             f"evaluations), phi = {CURVE_PHI:g} deg"]
+    lines.append(f"{'method':<10}" + "".join(f"{f'xi = {xi:g}':>12}" for xi in CURVE_XIS))
+    finals = {xi: final_x_distance(results, xi) for xi in CURVE_XIS}
+    for method in methods:
+        lines.append(f"{method:<10}" + "".join(f"{finals[xi][method]:>12.3g}" for xi in CURVE_XIS))
+    for sweep, points, label in (
+        ("xi_sweep", XI_SWEEP, f"xi sweep (phi = {XI_SWEEP_PHI:g}): x-distance / xi"),
+        ("phi_sweep", PHI_SWEEP, f"phi sweep (xi = {PHI_SWEEP_XI:g}): x-distance"),
+    ):
+        values = sweep_values(results, sweep)
+        shown = [m for m in ("SIP", "Adam") if m in values]
+        lines += ["", label, f"{'point':<8}" + "".join(f"{m:>12}" for m in shown)]
+        for k, point in enumerate(points):
+            lines.append(f"{point:<8g}" + "".join(f"{values[m][k]:>12.3g}" for m in shown))
+    return "\n".join(lines)
+
+
+def exact_solutions(y_target, xi, phi_deg, box=LANDSCAPE_BOX):
+    """All exact solutions P(x) = y* inside the box ((x1 min, max), (x2 min, max)), (k, 2)."""
+    y_target = np.asarray(y_target, dtype=np.float64)
+    x_distance(np.zeros(2), y_target, xi, phi_deg)  # validates the setting and the target
+    radius = np.hypot(*(np.abs(np.asarray(box)).max(axis=1)))
+    n_max = int(np.ceil(radius * SIN_GLOBAL_SCALE / xi / (2 * np.pi))) + 1
+    branch = np.arcsin(y_target[0])
+    z1 = np.concatenate([b + 2 * np.pi * np.arange(-n_max, n_max + 1) for b in (branch, np.pi - branch)])
+    x_rot = np.stack([z1 * xi / SIN_GLOBAL_SCALE, np.full_like(z1, y_target[1] / (SIN_GLOBAL_SCALE * xi))], -1)
+    x = np.asarray(rotate(x_rot, -phi_deg))
+    inside = np.all((x >= np.asarray(box)[:, 0]) & (x < np.asarray(box)[:, 1]), axis=1)
+    return x[inside][np.argsort(x[inside][:, 0])]
+
+
+def landscape_grid(xi, phi_deg, y_target, box=LANDSCAPE_BOX, resolution=241, power=0.2):
+    """(x1, x2, L^power) on a grid over the box; L^0.2 makes the valleys visible."""
+    x1 = np.linspace(*box[0], resolution)
+    x2 = np.linspace(*box[1], resolution)
+    grid = np.stack(np.meshgrid(x1, x2), axis=-1)
+    loss = sin_loss(grid, np.broadcast_to(np.asarray(y_target, np.float32), grid.shape), xi, phi_deg)
+    return x1, x2, np.asarray(loss) ** power
+
+
+# ---------------------------------------------------------------------------------------
+# Figures (the notebook shows them; sip-reproduce saves them)
+# ---------------------------------------------------------------------------------------
+
+
+def figure_spaces():
+    fig, ax = plt.subplots(figsize=(9.0, 3.4))
+    plot_sip_spaces_diagram(ax)
+    return fig
+
+
+def figure_sip_step(xi=2.0, phi_deg=15.0, y_target=(0.3, -0.5), x=(0.12, 0.02)):
+    """One SIP step for one sample, computed: Δx from ``sip_inverse_step``, the gradient
+    step scaled to the same length for comparison."""
+    x = np.asarray(x, np.float32)
+    y_target = np.asarray(y_target, np.float32)
+
+    def loss_x(x_i, y_i):
+        return sin_loss(x_i, y_i, xi, phi_deg)
+
+    dx = np.asarray(sip_inverse_step(loss_x, x[None], y_target[None]))[0]
+    grad = np.asarray(jax.grad(loss_x)(x, y_target))
+    gradient_step = -grad / np.linalg.norm(grad) * np.linalg.norm(dx)
+    y = np.asarray(sin_physics(x, xi, phi_deg))
+    box = ((-0.3, 0.4), (-0.15, 0.15))
+    x1, x2, grid = landscape_grid(xi, phi_deg, y_target, box=box)
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), gridspec_kw={"width_ratios": [1, 1.6]})
+    plot_sip_step_diagram(axes, x1, x2, grid, x, x + dx, gradient_step, y, y_target, y_target)
+    fig.tight_layout()
+    return fig
+
+
+def figure_landscape():
+    fig, ax = plt.subplots(figsize=(8.0, 4.0))
+    x1, x2, grid = landscape_grid(**LANDSCAPE)
+    contours = plot_sip_landscape(ax, x1, x2, grid, exact_solutions(**LANDSCAPE))
+    fig.colorbar(contours, ax=ax, label="$L^{0.2}$", shrink=0.8)
+    ax.set_title(f"$\\xi$ = {LANDSCAPE['xi']:g}, $\\varphi$ = {LANDSCAPE['phi_deg']:g}°, "
+                 f"$y^*$ = {LANDSCAPE['y_target']}")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def figure_curves(results, seconds_per_step):
+    fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.0), sharey="row")
+    for row, xi in enumerate(CURVE_XIS):
+        curves = learning_curves(results, xi)
+        plot_sip_curves(axes[row, 0], curves)
+        plot_sip_curves(axes[row, 1], curves, seconds_per_step)
+        axes[row, 0].set_title(f"$\\xi$ = {xi:g}, $\\varphi$ = {CURVE_PHI:g}°: against steps")
+        axes[row, 1].set_title(f"$\\xi$ = {xi:g}: against measured time")
+    axes[0, 0].legend(ncol=2, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def figure_sweeps(results):
+    """ξ sweep (relative x-distance, at the full budget and at a quarter) and φ sweep."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    quarter = max(1, len(next(iter(results["steps"].values()))) // 4)
+    plot_sip_sweep(axes[0], sweep_values(results, "xi_sweep"), XI_SWEEP, "$\\xi$",
+                   "x-distance / $\\xi$", log_x=True)
+    plot_sip_sweep(axes[0], sweep_values(results, "xi_sweep", quarter), XI_SWEEP, "$\\xi$",
+                   "x-distance / $\\xi$", log_x=True, linestyle=":", label=False)
+    axes[0].set_title(f"$\\varphi$ = {XI_SWEEP_PHI:g}° (dotted: a quarter of the steps)")
+    plot_sip_sweep(axes[1], sweep_values(results, "phi_sweep"), PHI_SWEEP, "$\\varphi$ [°]",
+                   "x-distance")
+    axes[1].set_title(f"$\\xi$ = {PHI_SWEEP_XI:g}")
+    axes[1].legend(ncol=2, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def figure_proxy_ablation(ablation):
+    fig, axes = plt.subplots(1, len(CURVE_XIS), figsize=(10.0, 3.6))
+    for k, (ax, xi) in enumerate(zip(axes, CURVE_XIS)):
+        for proxy, style in (("l1", "-"), ("l2", "--")):
+            ax.plot(ablation["steps"], ablation[proxy]["val_x_dist"][k], style,
+                    color="#d62728", label=f"SIP, {proxy.upper()} proxy loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("training step")
+        ax.set_ylabel("x-distance")
+        ax.set_title(f"$\\xi$ = {xi:g}, $\\varphi$ = {CURVE_PHI:g}°")
+    axes[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: sip-reproduce and sip-bench
+# ---------------------------------------------------------------------------------------
+
+
+def _to_jsonable(results, ablation, steps, seconds_per_step):
+    xis, phis, index = results["settings"]
+    methods = [method for method in SIN_METHODS if method in results]
+    summary = {
+        "steps": steps,
+        "seconds_per_step": seconds_per_step,
+        "settings": {"xi": xis.tolist(), "phi_deg": phis.tolist(), "index": index},
+        "final_val_x_dist": {m: final_value(results[m]["val_x_dist"]).tolist() for m in methods},
+    }
+    if ablation is not None:
+        summary["proxy_ablation_final_val_x_dist"] = {
+            proxy: final_value(ablation[proxy]["val_x_dist"]).tolist() for proxy in ("l1", "l2")
+        }
+    return summary
+
+
+def _save_figures(out, results, ablation, seconds_per_step):
+    use_book_style()
+    figures = {
+        "sip_spaces": figure_spaces,
+        "sip_step": figure_sip_step,
+        "sip_landscape": figure_landscape,
+        "sip_curves": lambda: figure_curves(results, seconds_per_step),
+        "sip_sweeps": lambda: figure_sweeps(results),
+    }
+    if ablation is not None:
+        figures["sip_proxy_ablation"] = lambda: figure_proxy_ablation(ablation)
+    for name, make in figures.items():
+        fig = make()
+        for suffix in ("png", "svg"):
+            fig.savefig(out / f"{name}.{suffix}", bbox_inches="tight")
+        plt.close(fig)
+
+
+def reproduce(args):
+    """sip-reproduce: every method on every setting, the ablation, the figures and files."""
+    from tqdm.auto import tqdm
+
+    methods = [check_choice("method", method, SIN_METHODS) for method in args.methods]
+    log_every = check_positive_int("--log-every", args.log_every)
+    timing_steps = check_positive_int("--timing-steps", args.timing_steps)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print("measuring the per-step time of each method ...", flush=True)
+    seconds_per_step = measure_step_times(methods, steps=timing_steps, repeats=5)
+    if args.steps is not None:
+        steps = {method: check_positive_int("--steps", args.steps) for method in methods}
+    else:
+        seconds = check_positive("--seconds", args.seconds)
+        steps = {
+            method: max(1, round(seconds / seconds_per_step[method] / log_every)) * log_every
+            for method in methods
+        }
+    print("steps per run: " + ", ".join(f"{m} {n}" for m, n in steps.items()), flush=True)
+    ablation = None
+    with tqdm(total=len(methods) + 1, desc="sip-reproduce", unit="run") as progress:
+        results = run_methods(steps, log_every, methods, progress=progress)
+        if "SIP" in methods:
+            ablation = run_proxy_ablation(results, log_every)
+        progress.update(1)
+    arrays = {f"{m}/{name}": values for m in methods for name, values in results[m].items()}
+    arrays.update({f"{m}/steps": results["steps"][m] for m in methods})
+    if ablation is not None:
+        arrays.update({f"ablation_{p}/val_x_dist": ablation[p]["val_x_dist"] for p in ("l1", "l2")})
+    np.savez(out / "sip_results.npz", **arrays)
+    (out / "sip_results.json").write_text(
+        json.dumps(_to_jsonable(results, ablation, steps, seconds_per_step), indent=2)
+    )
+    summary = summary_table(results)
+    (out / "sip_summary.txt").write_text(summary + "\n")
+    _save_figures(out, results, ablation, seconds_per_step)
+    print(summary)
+    print(f"results and figures written to {out}")
+    return 0
+
+
+def benchmark(args):
+    """sip-bench: per-step time of every method, measured side by side, and SIP/Adam."""
+    steps = check_positive_int("--steps", args.steps)
+    times = measure_step_times(steps=steps, repeats=check_positive_int("--repeats", args.repeats),
+                               xi=args.xi, phi_deg=args.phi)
+    print(f"per-step time of one run (xi = {args.xi:g}, phi = {args.phi:g} deg, batch 100, "
+          f"{steps} steps, best of {args.repeats}; devices: {jax.devices()[0].platform})")
+    for method, seconds in times.items():
+        print(f"{method:<10}{seconds * 1e6:10.1f} us/step   {seconds / times['Adam']:.2f} x Adam")
+    print(f"SIP / Adam: {times['SIP'] / times['Adam']:.2f}")
+    return 0
+
+
+def add_commands(subparsers):
+    """Register ``sip-reproduce`` and ``sip-bench``."""
+    parser = subparsers.add_parser(
+        "sip-reproduce", help="full-scale SIP sin benchmark: all methods, curves, sweeps, figures")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, default=PAPER_SECONDS,
+                        help="wall-clock budget per run, converted to steps per method from the "
+                             "measured per-step time (default: the paper's 600 s)")
+    budget.add_argument("--steps", type=int, default=None,
+                        help="equal number of steps for every method instead of --seconds")
+    parser.add_argument("--log-every", type=int, default=BOOK_LOG_EVERY,
+                        help="steps per logged metric (default %(default)s)")
+    parser.add_argument("--methods", nargs="+", default=list(SIN_METHODS),
+                        help="methods to run (default: all)")
+    parser.add_argument("--timing-steps", type=int, default=1000,
+                        help="steps of the per-step timing runs (default %(default)s)")
+    parser.add_argument("--out", default="sip-results", help="output directory")
+    parser.set_defaults(run=reproduce)
+
+    bench = subparsers.add_parser("sip-bench", help="per-step time of SIP and of each baseline")
+    bench.add_argument("--steps", type=int, default=1000,
+                       help="steps per timed run (default %(default)s)")
+    bench.add_argument("--repeats", type=int, default=10,
+                       help="timed runs per method, taking turns; the best counts "
+                            "(default %(default)s)")
+    bench.add_argument("--xi", type=float, default=32.0)
+    bench.add_argument("--phi", type=float, default=CURVE_PHI)
+    bench.set_defaults(run=benchmark)
+

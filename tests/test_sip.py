@@ -1,0 +1,360 @@
+"""Tests of the SIP page: sin physics, x-distance, SIP inverse step, proxy loss,
+optimisers, training loop, sharded sweeps and the command line."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from improved_gradients import sip_experiments
+from improved_gradients.physics import (
+    SIN_GLOBAL_SCALE,
+    rotate,
+    sin_closest_solution,
+    sin_loss,
+    sin_physics,
+    x_distance,
+)
+from improved_gradients.training import (
+    SIN_METHODS,
+    run_sin_sweep,
+    sin_optimizer,
+    sin_targets,
+)
+from improved_gradients.updates import (
+    saddle_free_newton_direction,
+    sip_inverse_step,
+    sip_proxy_loss,
+    symmetric_eigh,
+)
+
+
+def _random_setting(rng, n):
+    x = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
+    y = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
+    return x, y
+
+
+# ---------------------------------------------------------------------------- physics
+
+
+def test_sin_physics_known_values():
+    assert np.allclose(sin_physics(np.zeros(2), 3.0, 20.0), 0.0)
+    x = np.array([np.pi / (2 * SIN_GLOBAL_SCALE), 0.01])  # ξ = 1, φ = 0: z = (π/2, 0.1)
+    assert np.allclose(sin_physics(x, 1.0, 0.0), [1.0, 0.1], atol=1e-6)
+    # ξ = 2 stretches z1 by 1/2 and z2 by 2
+    assert np.allclose(sin_physics(x, 2.0, 0.0), [np.sin(np.pi / 4), 0.2], atol=1e-6)
+
+
+def test_rotation_is_counter_clockwise_and_consistent():
+    assert np.allclose(rotate(np.array([1.0, 0.0]), 90.0), [0.0, 1.0], atol=1e-6)
+    rng = np.random.default_rng(0)
+    x, _ = _random_setting(rng, 16)
+    for phi in (10.0, 45.0, -30.0):
+        # P_{ξ,φ}(R_{-φ} x) = P_{ξ,0}(x): the rotation only turns the input space
+        assert np.allclose(
+            sin_physics(rotate(x, -phi), 5.0, phi), sin_physics(x, 5.0, 0.0), atol=1e-4
+        )
+
+
+@pytest.mark.parametrize("xi, phi", [(1.0, 0.0), (1.0, 45.0), (32.0, 15.0), (64.0, 0.0)])
+def test_closest_solution_is_exact_and_x_distance_zero_there(xi, phi):
+    rng = np.random.default_rng(1)
+    x, y = _random_setting(rng, 64)
+    solution = sin_closest_solution(x, y, xi, phi)
+    assert np.allclose(sin_physics(solution, xi, phi), y, atol=2e-4)
+    assert np.max(x_distance(solution, y, xi, phi)) < 1e-5 * max(xi, 1.0)
+    assert np.allclose(x_distance(x, y, xi, phi), np.linalg.norm(x - solution, axis=-1))
+
+
+def test_x_distance_is_the_nearest_of_all_solutions():
+    xi, phi, y = 1.0, 15.0, np.array([0.3, -0.5], np.float32)
+    box = ((-1.2, 1.2), (-0.6, 0.6))
+    solutions = sip_experiments.exact_solutions(y, xi, phi, box)
+    assert len(solutions) >= 6  # pairs of minima along the tilted valley
+    assert np.allclose(sin_physics(solutions, xi, phi), y, atol=1e-5)
+    x = np.random.default_rng(2).uniform(-0.8, 0.8, (50, 2)).astype(np.float32) * [1, 0.3]
+    brute = np.min(np.linalg.norm(x[:, None] - solutions[None], axis=-1), axis=1)
+    assert np.allclose(x_distance(x, np.broadcast_to(y, x.shape), xi, phi), brute, atol=1e-5)
+
+
+def test_sin_loss_is_half_squared_residual():
+    x = np.array([[0.1, -0.02]], np.float32)
+    y = np.array([[0.2, 0.3]], np.float32)
+    expected = 0.5 * np.sum((np.asarray(sin_physics(x, 4.0, 30.0)) - y) ** 2, axis=-1)
+    assert np.allclose(sin_loss(x, y, 4.0, 30.0), expected)
+
+
+@pytest.mark.parametrize("xi", [0.0, -1.0, np.nan, np.inf])
+def test_bad_xi_raises(xi):
+    with pytest.raises(ValueError, match="xi"):
+        sin_physics(np.zeros(2), xi, 0.0)
+    with pytest.raises(ValueError, match="xi"):
+        x_distance(np.zeros(2), np.zeros(2), xi, 0.0)
+
+
+@pytest.mark.parametrize("phi", [np.nan, np.inf, -np.inf])
+def test_non_finite_phi_raises(phi):
+    with pytest.raises(ValueError, match="phi"):
+        sin_loss(np.zeros(2), np.zeros(2), 1.0, phi)
+
+
+def test_targets_outside_the_range_raise():
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        x_distance(np.zeros((2, 2)), np.array([[0.0, 0.0], [1.5, 0.0]]), 1.0, 0.0)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        sin_closest_solution(np.zeros(2), np.array([0.0, -1.01]), 1.0, 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        x_distance(np.zeros(2), np.array([np.nan, 0.0]), 1.0, 0.0)
+
+
+# ---------------------------------------------------------------------------- SIP step
+
+
+def test_symmetric_eigh_matches_lapack_also_when_ill_conditioned():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(20, 2, 2)).astype(np.float32)
+    matrices = list(a + np.swapaxes(a, 1, 2))
+    matrices += [np.diag([0.0244, 409600.0]), np.diag([409600.0, -0.03]), np.zeros((2, 2))]
+    for h in matrices:
+        h = np.asarray(h, np.float32)
+        s, v = symmetric_eigh(jnp.asarray(h))
+        assert np.allclose(s, np.linalg.eigvalsh(h.astype(np.float64)), rtol=1e-5, atol=1e-6)
+        assert np.allclose(np.asarray(v).T @ np.asarray(v), np.eye(2), atol=1e-6)
+        assert np.allclose(np.asarray(v) @ np.diag(s) @ np.asarray(v).T, h, rtol=1e-5,
+                           atol=1e-5 * np.abs(h).max() + 1e-6)
+
+
+def test_inverse_step_is_newton_near_a_solution_and_exact_in_the_linear_coordinate():
+    xi, phi = 8.0, 0.0
+    y = np.array([[0.3, -0.5]], np.float32)
+    solution = np.asarray(sin_closest_solution(np.zeros((1, 2)), y, xi, phi))
+    x = solution + np.array([[0.05, 0.0005]], np.float32)
+
+    def loss_x(x_i, y_i):
+        return sin_loss(x_i, y_i, xi, phi)
+
+    dx = np.asarray(sip_inverse_step(loss_x, x, y))
+    g = np.asarray(jax.grad(loss_x)(x[0], y[0]))
+    h = np.asarray(jax.hessian(loss_x)(x[0], y[0]))
+    assert np.allclose(dx[0], -np.linalg.solve(h, g), rtol=1e-4)  # plain Newton
+    # y2 = γ ξ x2 is linear: one full Newton step lands on the solution exactly
+    assert np.isclose(x[0, 1] + dx[0, 1], solution[0, 1], rtol=1e-5)
+    assert abs(x[0, 0] + dx[0, 0] - solution[0, 0]) < 0.05 * abs(x[0, 0] - solution[0, 0])
+
+
+def test_inverse_step_is_invariant_to_the_scale_of_the_physics():
+    """Rescaling the physics' input by c (P_c(x) = P(x/c)) rescales the step by c exactly,
+    and in the Newton regime the step in z space does not depend on ξ."""
+    rng = np.random.default_rng(4)
+    x, y = _random_setting(rng, 32)
+    x *= 0.05
+
+    def step(scale, xi, points):
+        def loss_x(x_i, y_i):
+            return sin_loss(x_i / scale, y_i, xi, 30.0)
+
+        return np.asarray(sip_inverse_step(loss_x, points, y))
+
+    for c in (1e-2, 1e3):
+        assert np.allclose(step(c, 4.0, c * x), c * step(1.0, 4.0, x), rtol=2e-3, atol=1e-6 * c)
+    # near the solutions (Newton regime): the same step in z for ξ = 1 and ξ = 32, φ = 0
+    z_solution = np.stack([np.arcsin(y[:, 0]), y[:, 1]], axis=-1)
+    z = z_solution + rng.uniform(-0.05, 0.05, z_solution.shape).astype(np.float32)
+    dz = []
+    for xi in (1.0, 32.0):
+        to_x = np.array([xi / SIN_GLOBAL_SCALE, 1 / (SIN_GLOBAL_SCALE * xi)], np.float32)
+
+        def loss_x(x_i, y_i, xi=xi):
+            return sin_loss(x_i, y_i, xi, 0.0)
+
+        dz.append(np.asarray(sip_inverse_step(loss_x, z * to_x, y)) / to_x)
+    assert np.allclose(dz[0], dz[1], rtol=1e-3, atol=1e-5)
+
+
+def test_saddle_free_direction_descends_and_caps_weak_directions():
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        a = rng.normal(size=(2, 2))
+        h = jnp.asarray(a + a.T, jnp.float32)
+        g = jnp.asarray(rng.normal(size=2), jnp.float32)
+        dx = np.asarray(saddle_free_newton_direction(g, h))
+        assert float(np.dot(g, dx)) < 0  # a descent direction even for indefinite H
+        s, v = np.linalg.eigh(np.asarray(h, np.float64))
+        g_e = v.T @ np.asarray(g)
+        step_e = v.T @ dx
+        weak = s <= np.sqrt(abs(np.prod(s)))
+        assert np.all(np.abs(g_e * step_e)[weak] <= 0.2 + 1e-5)  # predicted change ≤ 0.2
+        strong = ~weak
+        assert np.allclose(np.abs(step_e)[strong], np.abs(g_e / s)[strong], rtol=1e-4)
+
+
+def test_inverse_step_validates_its_input():
+    def loss_x(x_i, y_i):
+        return sin_loss(x_i, y_i, 1.0, 0.0)
+
+    with pytest.raises(ValueError, match="shape"):
+        sip_inverse_step(loss_x, np.zeros(2), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="finite"):
+        sip_inverse_step(loss_x, np.full((1, 2), np.nan), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="max_loss_change"):
+        sip_inverse_step(loss_x, np.zeros((1, 2)), np.zeros((1, 2)), max_loss_change=0.0)
+
+
+def test_proxy_loss_gradient_points_along_the_inverse_step():
+    rng = np.random.default_rng(6)
+    x = jnp.asarray(rng.normal(size=(10, 2)), jnp.float32)
+    dx = jnp.asarray(rng.normal(size=(10, 2)), jnp.float32)
+    grad_l1 = jax.grad(lambda x: sip_proxy_loss(x, x + dx, "l1"))(x)
+    grad_l2 = jax.grad(lambda x: sip_proxy_loss(x, x + dx, "l2"))(x)
+    assert np.allclose(grad_l1, -np.sign(dx) / 10)  # L1 keeps only the sign
+    assert np.allclose(grad_l2, -dx / 10, atol=1e-7)
+    # the target is a constant: no gradient flows into it
+    assert np.allclose(jax.grad(lambda t: sip_proxy_loss(x, t, "l1"))(x + dx), 0.0)
+    with pytest.raises(ValueError, match="l1, l2"):
+        sip_proxy_loss(x, x, "l3")
+
+
+# ---------------------------------------------------------------------------- optimisers
+
+
+def test_rmsprop_and_adagrad_match_pytorch_formulas():
+    grads = [jnp.array([0.5, -2.0]), jnp.array([1.0, 0.25]), jnp.array([-0.3, 0.0])]
+    for method, lr in (("RMSprop", 3e-5), ("Adagrad", 3e-3)):
+        optimizer = sin_optimizer(method, 1.0)
+        params = jnp.array([1.0, -1.0])
+        state = optimizer.init(params)
+        expected = np.array([1.0, -1.0])
+        accumulator = np.zeros(2)
+        for g in grads:
+            updates, state = optimizer.update(g, state, params)
+            params = optax.apply_updates(params, updates)
+            g = np.asarray(g, np.float64)
+            if method == "RMSprop":
+                accumulator = 0.99 * accumulator + 0.01 * g**2
+                expected -= lr * g / (np.sqrt(accumulator) + 1e-8)
+            else:
+                accumulator += g**2
+                expected -= lr * np.where(accumulator > 0, g / np.sqrt(accumulator + 1e-10), 0)
+        assert np.allclose(params, expected, rtol=1e-6, atol=1e-9), method
+
+
+def test_sgd_learning_rate_depends_on_xi():
+    optimizer = sin_optimizer("SGD", 4.0)
+    updates, _ = optimizer.update(jnp.ones(2), optimizer.init(jnp.zeros(2)))
+    assert np.allclose(updates, -1e-2 / 16)
+    with pytest.raises(ValueError, match="SIP, Adam, SGD"):
+        sin_optimizer("LBFGS", 1.0)
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def test_training_smoke_shapes_and_vmap_consistency():
+    out = run_sin_sweep("SIP", [1.0, 32.0, 1.0], [45.0, 45.0, 45.0], 40, 20)
+    assert set(out) == {"x_dist", "loss_y", "val_x_dist"}
+    assert all(values.shape == (3, 2) for values in out.values())
+    assert np.all(np.isfinite(out["val_x_dist"]))
+    assert np.allclose(out["val_x_dist"][0], out["val_x_dist"][2])  # same setting, same run
+    # alone, the run compiles for another batch width: equal up to float32 rounding
+    single = run_sin_sweep("SIP", [32.0], [45.0], 40, 20)
+    assert np.allclose(single["val_x_dist"][0], out["val_x_dist"][1], rtol=1e-3)
+
+
+def test_sip_learns_where_adam_struggles():
+    sip = run_sin_sweep("SIP", [32.0], [45.0], 600, 600)["x_dist"][0, -1]
+    adam = run_sin_sweep("Adam", [32.0], [45.0], 600, 600)["x_dist"][0, -1]
+    assert sip < adam / 3
+
+
+def test_targets_are_uniform_in_the_square():
+    y = np.asarray(sin_targets(jax.random.PRNGKey(0), 10000))
+    assert y.shape == (10000, 2) and y.min() >= -1 and y.max() < 1
+    assert np.allclose(y.mean(axis=0), 0.0, atol=0.03)
+
+
+def test_training_bad_input_raises():
+    with pytest.raises(ValueError, match="unknown method 'Newton'; known: SIP, Adam, SGD"):
+        run_sin_sweep("Newton", [1.0], [0.0], 10, 10)
+    for steps in (0, -5):
+        with pytest.raises(ValueError, match="steps"):
+            run_sin_sweep("Adam", [1.0], [0.0], steps, 1)
+    with pytest.raises(ValueError, match="multiple of log_every"):
+        run_sin_sweep("Adam", [1.0], [0.0], 10, 3)
+    with pytest.raises(ValueError, match="equal length"):
+        run_sin_sweep("Adam", [1.0, 2.0], [0.0], 10, 10)
+    with pytest.raises(ValueError, match="xi"):
+        run_sin_sweep("Adam", [1.0, 0.0], [0.0, 0.0], 10, 10)
+    with pytest.raises(ValueError, match="phi"):
+        run_sin_sweep("Adam", [1.0], [np.nan], 10, 10)
+    with pytest.raises(ValueError, match="proxy"):
+        run_sin_sweep("SIP", [1.0], [0.0], 10, 10, proxy="huber")
+
+
+def test_non_finite_loss_stops_with_the_step():
+    # SGD's learning rate 1e-2/ξ² = 1e4 for ξ = 1e-3 makes the network blow up
+    with pytest.raises(ValueError, match=r"SGD: the loss became non-finite at step \d+"):
+        run_sin_sweep("SGD", [1.0, 1e-3], [0.0, 0.0], 200, 100)
+
+
+def test_sharded_sweep_on_two_devices_equals_one_device():
+    xis, phis = [1.0, 32.0, 1.0], [45.0, 45.0, 0.0]
+    single = run_sin_sweep("SIP", xis, phis, 40, 20)
+    script = textwrap.dedent(
+        f"""
+        import json, jax
+        from improved_gradients.training import run_sin_sweep
+        assert len(jax.devices()) == 2, jax.devices()
+        out = run_sin_sweep("SIP", {xis}, {phis}, 40, 20)
+        print(json.dumps({{k: v.tolist() for k, v in out.items()}}))
+        """
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    sharded = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, values in single.items():
+        # each device runs a narrower vmap: equal up to float32 rounding, which training
+        # amplifies (y2 = 320 x2 at ξ = 32); a mix-up of settings would differ by orders
+        assert np.allclose(values, sharded[name], rtol=1e-2, atol=1e-6), name
+
+
+# ---------------------------------------------------------------------------- experiments
+
+
+def test_experiment_settings_cover_every_figure_without_duplicates():
+    xis, phis, index = sip_experiments.experiment_settings()
+    pairs = list(zip(xis.tolist(), phis.tolist()))
+    assert len(pairs) == len(set(pairs))
+    assert [pairs[i] for i in index["xi_sweep"]] == [
+        (xi, 0.0) for xi in sip_experiments.XI_SWEEP]
+    assert [pairs[i] for i in index["phi_sweep"]] == [
+        (32.0, phi) for phi in sip_experiments.PHI_SWEEP]
+    assert [pairs[i] for i in index["curves"]] == [(1.0, 45.0), (32.0, 45.0)]
+
+
+def test_cli_smoke(tmp_path):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
+    done = subprocess.run(
+        [sys.executable, "-m", "improved_gradients", "sip-reproduce", "--steps", "20",
+         "--log-every", "10", "--timing-steps", "10", "--methods", "SIP",
+         "--out", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=300, check=True,
+    )
+    assert "final x-distance" in done.stdout
+    summary = json.loads((tmp_path / "sip_results.json").read_text())
+    assert summary["steps"] == {"SIP": 20}
+    assert len(summary["final_val_x_dist"]["SIP"]) == 17
+    with np.load(tmp_path / "sip_results.npz") as arrays:
+        assert arrays["SIP/val_x_dist"].shape == (17, 2)
+    for name in ("sip_curves", "sip_sweeps", "sip_landscape", "sip_proxy_ablation"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+        assert (tmp_path / f"{name}.svg").exists()
