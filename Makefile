@@ -38,7 +38,7 @@ notebooks: $(STAMP)
 ## bench: per-step timings of SIP, HIG and the baselines, measured side by side
 bench: $(STAMP)
 	$(BIN)/python -m improved_gradients sip-bench
-	$(BIN)/python -m improved_gradients hig-bench
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m improved_gradients hig-bench
 
 clean:
 	rm -rf _build
