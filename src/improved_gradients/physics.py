@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from ._checks import check_finite, check_positive_int, check_shape
+from ._checks import check_finite, check_positive, check_positive_int, check_shape
 
 # ---------------------------------------------------------------------------------------
 # Page 1: the toy problem y(x) = (x0, x1²), L(y) = y0² + y1²
@@ -186,17 +186,6 @@ HIG_X_RANGE = (-1.0, 1.0)
 HIG_PROBE_X = float(np.pi / 9)
 
 
-def _check_lam(lam):
-    """λ (the physics' scale of the second output) must be a positive finite number."""
-    try:
-        value = float(lam)
-    except (TypeError, ValueError):
-        raise ValueError(f"lam (the scale of the second output) must be a number, got {lam!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"lam (the scale of the second output) must be positive and finite, got {lam!r}")
-    return value
-
-
 def hig_target(x):
     """ŷ(x) = (sin 6x, cos 9x); x: shape (...) -> (..., 2)."""
     x = jnp.asarray(x)
@@ -213,7 +202,7 @@ def _hig_sample_loss(y, y_target):
 
 def hig_physics(z, lam):
     """P(z) = (z1, λ z2): the network output z mapped to physical coordinates; (..., 2) -> (..., 2)."""
-    lam = _check_lam(lam)
+    lam = check_positive("lam", lam)
     z = jnp.asarray(z)
     check_shape("z", z, (None,) * (z.ndim - 1) + (2,))
     return _hig_physics(z, lam)

@@ -13,10 +13,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._checks import check_choice, check_finite, check_positive_int, check_shape
-from .models import init_mlp_torch, mlp_apply
-from .physics import _check_sin_setting, _sin_loss, _x_distance
-from .updates import SIP_PROXY_NORMS, _sip_inverse_step, sip_proxy_loss
+from ._checks import check_choice, check_finite, check_positive, check_positive_int, check_shape
+from .models import init_mlp_glorot, init_mlp_torch, mlp_apply, mlp_hidden
+from .physics import HIG_PROBE_X, _check_sin_setting, _hig_physics, _hig_sample_loss, _sin_loss, _x_distance
+from .updates import (
+    SIP_PROXY_NORMS,
+    _check_svd_setting,
+    _sip_inverse_step,
+    _svd_power_update,
+    sip_proxy_loss,
+)
 
 
 def iterate(step, x0, steps):
@@ -269,10 +275,6 @@ def time_sin_steps(method, xi, phi_deg, steps, *, proxy="l1", repeats=1):
 # that runs ``log_every`` steps per jitted lax.scan chunk and logs after each chunk.
 # ---------------------------------------------------------------------------------------
 
-from ._checks import check_positive  # noqa: E402  (the page-3 section's own imports)
-from .models import init_mlp_glorot, mlp_hidden  # noqa: E402
-from .physics import HIG_PROBE_X, _check_lam, _hig_physics, _hig_sample_loss  # noqa: E402
-from .updates import _check_svd_setting, _svd_power_update  # noqa: E402
 
 HIG_SIZES = (1, 7, 2)
 HIG_METHODS = ("svd", "adam")
@@ -379,7 +381,7 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     first step whose loss or parameters are not finite.
     """
     check_choice("method", method, HIG_METHODS)
-    lam = _check_lam(lam)
+    lam = check_positive("lam", lam)
     steps = check_positive_int("steps", steps)
     log_every = check_positive_int("log_every", log_every)
     batch_size = check_positive_int("batch_size", batch_size)
