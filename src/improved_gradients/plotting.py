@@ -50,6 +50,25 @@ def use_book_style():
     plt.close("all")
 
 
+def diagram_box(ax, left, bottom, width, height, text, title=None, facecolor="#f4f4f4"):
+    """A rounded box of a diagram; a bold ``title`` sits above ``text`` when given."""
+    ax.add_patch(mpl.patches.FancyBboxPatch((left, bottom), width, height, boxstyle="round,pad=0.1",
+                                            facecolor=facecolor, edgecolor="0.3"))
+    x = left + width / 2
+    if title is None:
+        ax.text(x, bottom + height / 2, text, ha="center", va="center", fontsize=10)
+        return
+    ax.text(x, bottom + height - 0.4, title, ha="center", va="center", fontsize=10.5, weight="bold")
+    ax.text(x, bottom + 0.65, text, ha="center", va="center", fontsize=9)
+
+
+def diagram_arrow(ax, start, end, color="black", rad=0.0):
+    """An arrow of a diagram from ``start`` to ``end``, bent by ``rad`` (arc3)."""
+    ax.add_patch(mpl.patches.FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
+                                             color=color, linewidth=1.6,
+                                             connectionstyle=f"arc3,rad={rad}"))
+
+
 # ---------------------------------------------------------------------------------------
 # Page 1: the toy comparison
 # ---------------------------------------------------------------------------------------
@@ -82,25 +101,18 @@ def plot_trajectory(ax, points, method, **kwargs):
 def draw_three_spaces(ax):
     """Diagram of the toy's three spaces x → y → L with the forward map and the three
     kinds of backward map (chained Jacobians, inverted Hessian, inverse physics)."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     ax.set_xlim(0, 12)
     ax.set_ylim(0, 6.4)
     ax.axis("off")
-    boxes = {"x": (0.4, "x space", "x = (x₀, x₁)\nwhat we optimise"),
-             "y": (4.6, "y space", "y = (x₀, x₁²)\nthe physical state"),
-             "L": (8.8, "loss", "L = y₀² + y₁²\none number")}
-    for name, (left, title, text) in boxes.items():
-        ax.add_patch(FancyBboxPatch((left, 2.6), 2.8, 1.9, boxstyle="round,pad=0.1",
-                                    facecolor="#f4f4f4", edgecolor="0.3"))
-        ax.text(left + 1.4, 4.15, title, ha="center", va="center", fontsize=11, weight="bold")
-        ax.text(left + 1.4, 3.3, text, ha="center", va="center", fontsize=9)
+    for left, title, text in [(0.4, "x space", "x = (x₀, x₁)\nwhat we optimise"),
+                              (4.6, "y space", "y = (x₀, x₁²)\nthe physical state"),
+                              (8.8, "loss", "L = y₀² + y₁²\none number")]:
+        diagram_box(ax, left, 2.6, 2.8, 1.9, text, title=title)
 
-    def arrow(start, end, color, label, label_xy, rad=0.0, style="-|>"):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=14,
-                                     color=color, linewidth=1.6,
-                                     connectionstyle=f"arc3,rad={rad}"))
-        ax.text(*label_xy, label, ha="center", va="center", fontsize=8.5, color=color)
+    def arrow(start, end, color, label="", label_xy=None, rad=0.0):
+        diagram_arrow(ax, start, end, color, rad)
+        if label:
+            ax.text(*label_xy, label, ha="center", va="center", fontsize=8.5, color=color)
 
     arrow((3.35, 4.0), (4.45, 4.0), "black", "forward\ny(x)", (3.9, 4.75))
     arrow((7.55, 4.0), (8.65, 4.0), "black", "forward\nL(y)", (8.1, 4.75))
@@ -109,11 +121,11 @@ def draw_three_spaces(ax):
     arrow((4.45, 2.9), (3.35, 2.9), gd, "·∂y/∂x", (3.9, 2.45))
     ax.text(6.0, 2.0, "gradient descent: chained Jacobians, first order",
             ha="center", fontsize=8.5, color=gd)
-    arrow((10.2, 2.45), (1.8, 2.45), newton, "", (6, 1.5), rad=-0.22)
+    arrow((10.2, 2.45), (1.8, 2.45), newton, rad=-0.22)
     ax.text(6.0, 0.85, "Newton: (∂²L/∂x²)⁻¹ ∂L/∂x, one quadratic model of the whole chain",
             ha="center", fontsize=8.5, color=newton)
-    arrow((9.6, 5.0), (6.6, 5.0), inverse, "", (8.1, 5.6), rad=0.35)
-    arrow((5.4, 5.0), (2.4, 5.0), inverse, "", (3.9, 5.6), rad=0.35)
+    arrow((9.6, 5.0), (6.6, 5.0), inverse, rad=0.35)
+    arrow((5.4, 5.0), (2.4, 5.0), inverse, rad=0.35)
     ax.text(8.1, 6.15, "Newton step in y: (∂²L/∂y²)⁻¹ ∂L/∂y", ha="center",
             fontsize=8.5, color=inverse)
     ax.text(3.9, 6.15, "inverse physics y⁻¹", ha="center", fontsize=8.5, color=inverse)
@@ -162,22 +174,7 @@ def plot_sip_sweep(ax, values, sweep, xlabel, ylabel, log_x=False, linestyle="-"
     ax.set_ylabel(ylabel)
 
 
-def _diagram_box(ax, center, text, color, width=2.2, height=1.0):
-    ax.add_patch(mpl.patches.FancyBboxPatch(
-        (center[0] - width / 2, center[1] - height / 2), width, height,
-        boxstyle="round,pad=0.08", facecolor=color, edgecolor="0.3", alpha=0.9))
-    ax.text(center[0], center[1], text, ha="center", va="center", fontsize=10)
-
-
-def _diagram_arrow(ax, start, end, text="", color="0.2", rad=0.0, text_offset=(0.0, 0.25)):
-    ax.annotate("", xy=end, xytext=start, arrowprops=dict(
-        arrowstyle="-|>", color=color, lw=1.6, connectionstyle=f"arc3,rad={rad}"))
-    if text:
-        middle = ((start[0] + end[0]) / 2 + text_offset[0], (start[1] + end[1]) / 2 + text_offset[1])
-        ax.text(middle[0], middle[1], text, ha="center", va="bottom", fontsize=9, color=color)
-
-
-def plot_sip_spaces_diagram(ax):
+def draw_sip_spaces(ax):
     """The three spaces of SIP training: the network maps y* to x, the physics P maps x to
     y, the loss compares y with y*; SIP's inverse step goes back from y to x and the
     network receives the proxy loss in x space."""
@@ -185,18 +182,21 @@ def plot_sip_spaces_diagram(ax):
     ax.set_ylim(0, 5)
     ax.axis("off")
     sip = method_color("SIP")
-    _diagram_box(ax, (1.3, 3.2), "target $y^*$", "#f0f0f0")
-    _diagram_box(ax, (4.6, 3.2), "network\n$f(y^*;\\theta)$", "#dbe9f6")
-    _diagram_box(ax, (7.9, 3.2), "$x$ (inputs of P)", "#e5f5e0")
-    _diagram_box(ax, (11.4, 3.2), "$y = P(x)$", "#fdebd0")
-    _diagram_arrow(ax, (2.45, 3.2), (3.45, 3.2))
-    _diagram_arrow(ax, (5.75, 3.2), (6.75, 3.2))
-    _diagram_arrow(ax, (9.05, 3.2), (10.25, 3.2), "$P$")
+    for center, text, color in [(1.3, "target $y^*$", "#f0f0f0"),
+                                (4.6, "network\n$f(y^*;\\theta)$", "#dbe9f6"),
+                                (7.9, "$x$ (inputs of P)", "#e5f5e0"),
+                                (11.4, "$y = P(x)$", "#fdebd0")]:
+        diagram_box(ax, center - 1.1, 2.7, 2.2, 1.0, text, facecolor=color)
+    for start in (2.45, 5.75, 9.05):
+        diagram_arrow(ax, (start, 3.2), (start + (1.2 if start > 9 else 1.0), 3.2))
+    ax.text(9.65, 3.45, "$P$", ha="center", va="bottom", fontsize=9)
     ax.text(11.4, 4.3, "$L = \\frac{1}{2}\\|y - y^*\\|^2$", ha="center", fontsize=10)
-    _diagram_arrow(ax, (11.4, 2.6), (8.3, 2.6), "inverse step $P^{-1}(y + \\Delta y;\\,x)$",
-                   color=sip, rad=-0.35, text_offset=(0.0, -1.55))
-    _diagram_arrow(ax, (7.5, 2.6), (4.9, 2.6), "proxy loss in $x$: Adam on $\\theta$",
-                   color=sip, rad=-0.35, text_offset=(0.0, -1.45))
+    diagram_arrow(ax, (11.4, 2.6), (8.3, 2.6), sip, rad=-0.35)
+    ax.text(9.85, 1.3, "inverse step $P^{-1}(y + \\Delta y;\\,x)$", ha="center", va="bottom",
+            fontsize=9, color=sip)
+    diagram_arrow(ax, (7.5, 2.6), (4.9, 2.6), sip, rad=-0.35)
+    ax.text(6.2, 1.4, "proxy loss in $x$: Adam on $\\theta$", ha="center", va="bottom",
+            fontsize=9, color=sip)
     ax.text(0.2, 0.3, "black: forward pass (and plain backpropagation);  "
             "red: what SIP does instead of backpropagating through $P$",
             fontsize=8.5, color="0.3")
@@ -314,8 +314,6 @@ def plot_hig_kappa_sweep(ax, runs):
 def draw_hig_spaces(ax):
     """Diagram of the HIG set-up: parameters θ → network f → z → physics P → y → loss,
     and the backward path that inverts network and physics jointly through J = ∂y/∂θ."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     ax.set_xlim(0, 14)
     ax.set_ylim(0, 6)
     ax.axis("off")
@@ -324,24 +322,15 @@ def draw_hig_spaces(ax):
              (7.3, "physical state y", "y = P(z)\n= (z₁, λ z₂)"),
              (10.8, "loss L", "½‖y − ŷ‖²\nper sample")]
     for left, title, text in boxes:
-        ax.add_patch(FancyBboxPatch((left, 2.7), 2.8, 1.7, boxstyle="round,pad=0.1",
-                                    facecolor="#f4f4f4", edgecolor="0.3"))
-        ax.text(left + 1.4, 4.05, title, ha="center", va="center", fontsize=10, weight="bold")
-        ax.text(left + 1.4, 3.25, text, ha="center", va="center", fontsize=8.5)
-
-    def arrow(start, end, color, rad=0.0):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
-                                     color=color, linewidth=1.6,
-                                     connectionstyle=f"arc3,rad={rad}"))
-
+        diagram_box(ax, left, 2.7, 2.8, 1.7, text, title=title)
     for left in (3.15, 6.65, 10.15):
-        arrow((left, 3.55), (left + 0.6, 3.55), "black")
+        diagram_arrow(ax, (left, 3.55), (left + 0.6, 3.55))
     ax.text(7.0, 4.95, "forward, per sample x: θ → z → y → L", ha="center", fontsize=9)
     hig, gd = method_color("HIG"), method_color("GD")
-    arrow((12.2, 2.55), (8.7, 2.55), gd, rad=-0.35)
+    diagram_arrow(ax, (12.2, 2.55), (8.7, 2.55), gd, rad=-0.35)
     ax.text(11.4, 1.35, "g = ∂L/∂y\n(per sample, stacked)", ha="center", va="top", fontsize=8.5,
             color=gd)
-    arrow((8.7, 2.45), (1.7, 2.45), hig, rad=-0.25)
+    diagram_arrow(ax, (8.7, 2.45), (1.7, 2.45), hig, rad=-0.25)
     ax.text(4.6, 0.75, r"$\Delta\theta = -\eta\, J^{\kappa} g$,   $J = \partial y/\partial\theta"
             r" = \partial P/\partial z \cdot \partial f/\partial\theta$  (network and physics "
             "inverted jointly)", ha="center", fontsize=8.5, color=hig)

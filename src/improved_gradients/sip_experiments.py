@@ -16,7 +16,7 @@ from .physics import SIN_GLOBAL_SCALE, rotate, sin_loss, sin_physics, x_distance
 from .plotting import (
     plot_sip_curves,
     plot_sip_landscape,
-    plot_sip_spaces_diagram,
+    draw_sip_spaces,
     plot_sip_step_diagram,
     plot_sip_sweep,
     use_book_style,
@@ -194,7 +194,7 @@ def landscape_grid(xi, phi_deg, y_target, box=LANDSCAPE_BOX, resolution=241, pow
 
 def figure_spaces():
     fig, ax = plt.subplots(figsize=(9.0, 3.4))
-    plot_sip_spaces_diagram(ax)
+    draw_sip_spaces(ax)
     return fig
 
 

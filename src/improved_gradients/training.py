@@ -12,12 +12,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 from ._checks import check_choice, check_finite, check_positive, check_positive_int, check_shape
 from .models import init_mlp_glorot, init_mlp_torch, mlp_apply, mlp_hidden
 from .physics import HIG_PROBE_X, _check_sin_setting, _hig_physics, _hig_sample_loss, _sin_loss, _x_distance
 from .updates import (
     SIP_PROXY_NORMS,
+    _batch_jacobian,
     _check_svd_setting,
     _sip_inverse_step,
     _svd_power_update,
@@ -321,8 +323,7 @@ def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n
             y = outputs(theta)
             loss = jnp.mean(_hig_sample_loss(y, yb))
             g = ((y - yb) / batch_size).reshape(-1)
-            jac = jax.vmap(jax.jacrev(lambda t, x: _hig_physical_output(unravel, t, x, lam)),
-                           in_axes=(None, 0))(theta, xb).reshape(-1, theta.size)
+            jac = _batch_jacobian(lambda t, x: _hig_physical_output(unravel, t, x, lam), theta, xb)
             theta = theta + _svd_power_update(jac, g, hyper["kappa"], hyper["tau"], hyper["eta"], mode)
         finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(theta))
         first_bad = jnp.where((first_bad < 0) & ~finite, count, first_bad)
@@ -352,8 +353,6 @@ def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n
 
 def hig_toy_init(seed, hidden=7):
     """Glorot-uniform 1 → hidden (tanh) → 2 network as a flat vector; returns (θ0, unravel)."""
-    from jax.flatten_util import ravel_pytree
-
     hidden = check_positive_int("hidden", hidden)
     return ravel_pytree(init_mlp_glorot(jax.random.PRNGKey(seed), [1, hidden, 2]))
 
@@ -410,7 +409,8 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
            (("lam", lam), ("kappa", kappa), ("tau", tau), ("eta", eta), ("lr", lr))},
     }
     state = (theta, optax.adam(lr).init(theta), jax.random.PRNGKey(seed), jnp.int32(-1), jnp.int32(0))
-    logs = [jax.device_get(_hig_start_metrics(unravel, theta, hyper))]
+    logs = [jax.device_get(_hig_metrics(unravel, theta, hyper["x_val"], hyper["y_val"], lam,
+                                        hyper["probe_x"]))]
     times, done, elapsed = [0.0], 0, 0.0
     while done < steps or (time_budget is not None and elapsed < time_budget and done < max_steps):
         begin = time.perf_counter()
@@ -430,7 +430,3 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     result["time"] = np.array(times)
     result["theta"] = np.asarray(state[0])
     return result
-
-
-def _hig_start_metrics(unravel, theta, hyper):
-    return _hig_metrics(unravel, theta, hyper["x_val"], hyper["y_val"], hyper["lam"], hyper["probe_x"])

@@ -14,6 +14,7 @@ simulator.
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from ._checks import check_choice, check_finite, check_positive, check_shape
 
@@ -186,8 +187,6 @@ SVD_MODES = ("truncate", "clamp")
 
 
 def _batch_jacobian(fn, params, xs):
-    from jax.flatten_util import ravel_pytree
-
     flat, unravel = ravel_pytree(params)
 
     def sample_output(flat_params, x):
