@@ -171,6 +171,48 @@ def test_truncation_removes_small_singular_directions_and_clamping_differs():
     np.testing.assert_allclose(vt[6:] @ clamped, -(tau * s[0]) ** -0.5 * (u[:, 6:].T @ g), rtol=1e-3)
 
 
+def _float64_svd_reference(jac, g, kappa, tau, mode):
+    """−J^κ g from numpy's float64 SVD of the (float32) matrix: the definition, computed directly."""
+    u, s, vt = np.linalg.svd(np.asarray(jac, np.float64), full_matrices=False)
+    if mode == "truncate":
+        weight = np.where(s > tau * s[0], np.where(s > 0, s, 1.0) ** kappa, 0.0)
+    else:
+        weight = np.maximum(s, tau * s[0]) ** kappa
+    return -(vt.T @ (weight * (u.T @ np.asarray(g, np.float64))))
+
+
+@pytest.mark.parametrize("shape", [(256, 30), (24, 60)], ids=["tall", "wide"])
+@pytest.mark.parametrize("mode", ["truncate", "clamp"])
+def test_gram_eigendecomposition_matches_float64_svd(shape, mode):
+    """The update goes through the float64 Gram matrix of the shorter side; on a float32 J
+    whose singular values span 10^-6 … 1 it must agree with a float64 SVD of the same J."""
+    m, n = shape
+    jac = _random_jacobian(jax.random.PRNGKey(13), max(m, n), min(m, n), log_spread=6.0)
+    jac = (jac if m >= n else jac.T).astype(jnp.float32)
+    g = jax.random.normal(jax.random.PRNGKey(14), (shape[0],))
+    for kappa in (1.0, 0.5, -0.5, -1.0):
+        for tau in (1e-5, 1e-2):
+            step = svd_power_update(jac, g, kappa, tau, mode=mode)
+            assert step.dtype == jnp.float32 and step.shape == (shape[1],)
+            expected = _float64_svd_reference(jac, g, kappa, tau, mode)
+            np.testing.assert_allclose(step, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+
+
+def test_numerically_zero_singular_values_are_dropped_without_blowing_up():
+    """A rank-deficient J (two equal columns, a zero row block): the directions with σ = 0
+    get no weight in either mode, and κ = −1 still equals the pseudo-inverse step."""
+    jac = _random_jacobian(jax.random.PRNGKey(15), log_spread=2.0)
+    jac = jac.at[:, 7].set(jac[:, 6]).at[:4].set(0.0)
+    g = jax.random.normal(jax.random.PRNGKey(16), (12,))
+    for mode in ("truncate", "clamp"):
+        step = svd_power_update(jac, g, -1.0, 1e-9, mode=mode)
+        assert bool(jnp.all(jnp.isfinite(step)))
+        np.testing.assert_allclose(step, -jnp.linalg.pinv(jac) @ g, rtol=1e-3, atol=1e-4)
+    assert svd_power_update(jac, g, -0.5, 1e-9)[6] == pytest.approx(
+        float(svd_power_update(jac, g, -0.5, 1e-9)[7]), rel=1e-4)
+    np.testing.assert_array_equal(svd_power_update(jnp.zeros((6, 3)), jnp.ones(6), -0.5, 1e-3), 0.0)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -22,9 +22,8 @@ LAMBDAS = (1.0, 0.01)
 
 # The three methods of the paper's figure. HIG and GN: stacked Jacobian of B = 128
 # samples, η = 1, relative truncation τ; Adam: optax defaults (β = 0.9, 0.999), lr 1e-2,
-# B = 512. τ = 1e-5 rather than the 1e-6 of a float64 study: in float32 the SVD resolves
-# singular values only down to about 1e-7·σ_max, so τ = 1e-6 keeps directions whose σ
-# carry about one correct digit (the page measures both).
+# B = 512. HIG's τ = 1e-5 keeps every direction the toy's Jacobian resolves with signal
+# (the update computes the spectrum in float64, so τ is not limited by float32 rounding).
 METHODS = {
     "Adam": dict(method="adam", lr=1e-2, batch_size=512),
     "GN": dict(method="svd", kappa=-1.0, tau=1e-3, eta=1.0, batch_size=128),
@@ -203,34 +202,59 @@ def measure_method_times(steps=1000, repeats=3, data=None):
     return best
 
 
-def measure_svd_time(rows, cols, steps=1000, repeats=3):
-    """Measured seconds of one thin SVD of a (rows, cols) float32 matrix, inside a jitted
-    lax.scan like the training step (best of ``repeats``)."""
+def measure_decomposition_times(rows, cols, steps=1000, repeats=3):
+    """Measured seconds per call, inside a jitted lax.scan like the training step (best of
+    ``repeats``), of: the whole update from a given (rows, cols) float32 Jacobian as the
+    package computes it (float64 Gram matrix, eigh and products,
+    ``updates._svd_power_update``); the float64 eigendecomposition of a (cols, cols)
+    matrix alone (LAPACK syevd, the floor of that route); a float32 thin SVD of the
+    Jacobian alone (LAPACK gesdd, the direct route). Returns {description: seconds}."""
     import jax
     import jax.numpy as jnp
 
+    from .updates import _svd_power_update
+
     matrix = jax.random.normal(jax.random.PRNGKey(0), (rows, cols))
+    g = jax.random.normal(jax.random.PRNGKey(1), (rows,))
 
-    @jax.jit
-    def many(a):
-        def body(a, _):
-            u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-            return a * 1.0000001, s[0] + u[0, 0] + vt[0, 0]
+    def update(a):
+        return _svd_power_update(a, g, -0.5, 1e-5, 1.0, "truncate")[0]
 
-        return jax.lax.scan(body, a, length=steps)[1]
+    def eigh_only(a):
+        with jax.enable_x64(True):
+            eigenvalues, vectors = jnp.linalg.eigh(a[:cols].astype(jnp.float64) + 30.0 * jnp.eye(cols))
+            return (eigenvalues[0] + vectors[0, 0]).astype(a.dtype)
 
-    many(matrix).block_until_ready()
-    best = np.inf
-    for _ in range(check_positive_int("repeats", repeats)):
-        begin = time.perf_counter()
+    def svd_only(a):
+        u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+        return s[0] + u[0, 0] + vt[0, 0]
+
+    routes = ((f"HIG's update from the {rows} × {cols} Jacobian (float64 Gram + eigh)", update),
+              (f"float64 eigh of a {cols} × {cols} matrix alone", eigh_only),
+              (f"float32 thin SVD of the {rows} × {cols} Jacobian alone", svd_only))
+    times = {}
+    for name, one in routes:
+        @jax.jit
+        def many(a, one=one):
+            def body(a, _):
+                return a * 1.0000001, one(a)
+
+            return jax.lax.scan(body, a, length=steps)[1]
+
         many(matrix).block_until_ready()
-        best = min(best, (time.perf_counter() - begin) / steps)
-    return best
+        best = np.inf
+        for _ in range(check_positive_int("repeats", repeats)):
+            begin = time.perf_counter()
+            many(matrix).block_until_ready()
+            best = min(best, (time.perf_counter() - begin) / steps)
+        times[name] = best
+    return times
 
 
 def svd_cost_model(batch_size, hidden):
-    """Flop-count proxy m·n·min(m, n) of the thin SVD of the stacked Jacobian:
-    m = 2·B rows, n = 4·hidden + 2 parameters of the 1 → hidden → 2 network."""
+    """Flop-count proxy m·n·min(m, n) of the update's decomposition (the Gram matrix of the
+    shorter side, then its k³ eigendecomposition, k = min(m, n)), the same order as a thin
+    SVD: m = 2·B rows, n = 4·hidden + 2 parameters of the 1 → hidden → 2 network."""
     m, n = 2 * batch_size, 4 * hidden + 2
     return m * n * min(m, n)
 
@@ -268,16 +292,17 @@ def benchmark(args):
     start = time.perf_counter()
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
         print("note: OPENBLAS_NUM_THREADS is not 1; on a busy machine OpenBLAS' threads can make "
-              "the SVD much slower (run with OPENBLAS_NUM_THREADS=1 to compare with the page)")
+              "the decomposition much slower (run with OPENBLAS_NUM_THREADS=1 to compare with the page)")
     times = measure_method_times(steps=steps, repeats=repeats, data=data)
     print(f"per-step time on the HIG toy (measured on this machine, best of {repeats}):")
     for name, seconds in times.items():
         batch = METHODS[name]["batch_size"]
         print(f"  {name:<5} B = {batch:>3}: {seconds * 1e6:8.1f} µs")
     print(f"  HIG / Adam = {times['HIG'] / times['Adam']:.2f}, GN / Adam = {times['GN'] / times['Adam']:.2f}")
-    svd = measure_svd_time(2 * METHODS["HIG"]["batch_size"], 30, steps=steps, repeats=repeats)
-    print(f"  of which the thin SVD of the (256 × 30) Jacobian alone: {svd * 1e6:.1f} µs "
-          f"({svd / times['HIG']:.0%} of the HIG step)")
+    rows = 2 * METHODS["HIG"]["batch_size"]
+    for name, seconds in measure_decomposition_times(rows, 30, steps=steps, repeats=repeats).items():
+        print(f"  {name}: {seconds * 1e6:.1f} µs ({seconds / times['HIG']:.0%} of the HIG step, "
+              f"{seconds / times['Adam']:.1f}× Adam's step)")
     by_batch, by_width = measure_hig_growth(args.batch_sizes, args.widths, steps=args.growth_steps,
                                             repeats=repeats, data=data)
     print("\nHIG per-step time as the batch grows (hidden width 7):")

@@ -19,7 +19,7 @@ from .models import init_mlp_glorot, init_mlp_torch, mlp_apply, mlp_hidden
 from .physics import HIG_PROBE_X, _check_sin_setting, _hig_physics, _hig_sample_loss, _sin_loss, _x_distance
 from .updates import (
     SIP_PROXY_NORMS,
-    _batch_jacobian,
+    _batch_jacobian_and_outputs,
     _check_svd_setting,
     _sip_inverse_step,
     _svd_power_update,
@@ -320,10 +320,10 @@ def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n
             updates, opt_state = optax.adam(hyper["lr"]).update(grad, opt_state, theta)
             theta = theta + updates
         else:
-            y = outputs(theta)
+            jac, y = _batch_jacobian_and_outputs(
+                lambda t, x: _hig_physical_output(unravel, t, x, lam), theta, xb)
             loss = jnp.mean(_hig_sample_loss(y, yb))
             g = ((y - yb) / batch_size).reshape(-1)
-            jac = _batch_jacobian(lambda t, x: _hig_physical_output(unravel, t, x, lam), theta, xb)
             theta = theta + _svd_power_update(jac, g, hyper["kappa"], hyper["tau"], hyper["eta"], mode)
         finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(theta))
         first_bad = jnp.where((first_bad < 0) & ~finite, count, first_bad)
