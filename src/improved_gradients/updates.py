@@ -244,7 +244,7 @@ def _svd_power_update(jacobian, g, kappa, tau, eta, mode):
 def gram_resolution(k):
     """Smallest σ/σ_max that the float64 eigendecomposition of a k × k Gram matrix resolves:
     its eigenvalues carry an absolute error of about k·ε·σ_max², so σ below
-    4·√(k·ε)·σ_max (≈ 2e-7 for k = 30) is treated as zero."""
+    4·√(k·ε)·σ_max (≈ 3.3e-7 for k = 30) is treated as zero."""
     return 4.0 * float(np.sqrt(k * np.finfo(np.float64).eps))
 
 
