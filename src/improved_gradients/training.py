@@ -264,13 +264,6 @@ def sin_step_timer(method, xi, phi_deg, steps, *, proxy="l1"):
     return seconds_per_step
 
 
-def time_sin_steps(method, xi, phi_deg, steps, *, proxy="l1", repeats=1):
-    """Measured seconds per training step of one run, the best of ``repeats`` executions."""
-    repeats = check_positive_int("repeats", repeats)
-    timer = sin_step_timer(method, xi, phi_deg, steps, proxy=proxy)
-    return min(timer() for _ in range(repeats))
-
-
 # ---------------------------------------------------------------------------------------
 # Page 3: the HIG toy. Flat parameter vector θ (ravel_pytree of the 1 → 7 tanh → 2 MLP),
 # physical output y = P(f(x; θ)); the SVD family (HIG / GN / κ) and Adam share one loop
@@ -278,7 +271,6 @@ def time_sin_steps(method, xi, phi_deg, steps, *, proxy="l1", repeats=1):
 # ---------------------------------------------------------------------------------------
 
 
-HIG_SIZES = (1, 7, 2)
 HIG_METHODS = ("svd", "adam")
 
 
@@ -312,11 +304,12 @@ def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n
         xb, yb = hyper["x_train"][idx], hyper["y_train"][idx]
         lam = hyper["lam"]
 
-        def outputs(t):
-            return jax.vmap(lambda x: _hig_physical_output(unravel, t, x, lam))(xb)
-
         if method == "adam":
-            loss, grad = jax.value_and_grad(lambda t: jnp.mean(_hig_sample_loss(outputs(t), yb)))(theta)
+            def batch_loss(t):
+                y = jax.vmap(lambda x: _hig_physical_output(unravel, t, x, lam))(xb)
+                return jnp.mean(_hig_sample_loss(y, yb))
+
+            loss, grad = jax.value_and_grad(batch_loss)(theta)
             updates, opt_state = optax.adam(hyper["lr"]).update(grad, opt_state, theta)
             theta = theta + updates
         else:
