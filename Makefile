@@ -6,8 +6,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
+NOTEBOOKS ?= $(wildcard book/*.ipynb)
 
-.PHONY: book test unit nbval build-strict browser colab bench notebooks clean
+# The machine configuration (src/improved_gradients/machine.py, the one place it is set):
+# CONFIG=default pins XLA's instruction set, OpenBLAS' kernels and threads; another name
+# (avx, sse4, one-core) simulates another machine. Every way the notebooks run uses it.
+CONFIG ?= default
+RUN_IN = $(shell $(PYTHON) src/improved_gradients/machine.py $(1))
+TEST_CONFIG := $(shell $(PYTHON) -c "import sys; sys.path.insert(0, 'src/improved_gradients'); import machine; print(machine.TEST_PERTURBATION)")
+SPREAD_CONFIGS ?= avx sse4 one-core
+
+.PHONY: book test unit nbval executed build-strict browser colab bench notebooks spread clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,24 +30,41 @@ $(STAMP): requirements.txt pyproject.toml
 ## book: build the HTML with every notebook executed, warnings as errors
 book: $(STAMP)
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
-	$(BIN)/jupyter-book build . --all $(JB_FLAGS)
+	$(call RUN_IN,$(CONFIG)) $(BIN)/jupyter-book build . --all $(JB_FLAGS)
 
-## test: unit tests, nbval on every notebook, the strict build, the browser and Colab checks
+## test: unit tests; nbval under the pins; the strict build under another machine's
+## configuration, whose executed notebooks must match the stored outputs; browser, Colab
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not browser and not colab"
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with=nbval_sanitize.cfg \
-		-p no:cacheprovider book
-	$(MAKE) book
-	$(BIN)/python -m pytest tests -m "browser or colab" -rs
+	$(BIN)/python -m pytest tests -m "not browser and not colab and not executed"
+	$(call RUN_IN,default) $(BIN)/python -m pytest --nbval --nbval-current-env \
+		--nbval-sanitize-with=nbval_sanitize.cfg -p no:cacheprovider book
+	$(MAKE) book CONFIG=$(TEST_CONFIG)
+	$(BIN)/python -m pytest tests -m "executed or browser or colab" -rs
 
-## notebooks: re-execute the notebooks in place (refreshes the outputs nbval compares)
+## notebooks: re-execute the notebooks in place under the pins, refreshing the stored
+## outputs and the reference values of their training outcomes together
 notebooks: $(STAMP)
-	for nb in book/*.ipynb; do $(BIN)/jupyter execute --inplace --timeout=900 $$nb || exit 1; done
+	for nb in $(NOTEBOOKS); do \
+		IMPROVED_GRADIENTS_REFERENCES=write $(call RUN_IN,default) \
+		$(BIN)/jupyter execute --inplace --timeout=900 $$nb || exit 1; done
+
+## spread: run the notebooks under every other configuration, recording the training
+## outcomes, and set each reference's tolerance from the measured spread (slow)
+spread: $(STAMP)
+	rm -rf _build/spread && mkdir -p _build/spread
+	for config in $(SPREAD_CONFIGS); do \
+		mkdir -p _build/spread/$$config; \
+		for nb in $(NOTEBOOKS); do cp $$nb _build/spread/$$config/; \
+			IMPROVED_GRADIENTS_REFERENCES=record \
+			IMPROVED_GRADIENTS_RECORD=$(CURDIR)/_build/spread/$$config.jsonl \
+			$$($(PYTHON) src/improved_gradients/machine.py $$config) $(BIN)/jupyter execute --inplace --timeout=900 _build/spread/$$config/$$(basename $$nb) \
+			|| exit 1; done; done
+	$(BIN)/python -m improved_gradients.reference tolerances _build/spread/*.jsonl
 
 ## bench: per-step timings of SIP, HIG and the baselines, measured side by side
 bench: $(STAMP)
-	$(BIN)/python -m improved_gradients sip-bench
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m improved_gradients hig-bench
+	$(call RUN_IN,default) $(BIN)/python -m improved_gradients sip-bench
+	$(call RUN_IN,default) $(BIN)/python -m improved_gradients hig-bench
 
 clean:
 	rm -rf _build
