@@ -206,19 +206,19 @@ def measure_decomposition_times(rows, cols, steps=1000, repeats=3):
     """Measured seconds per call, inside a jitted lax.scan like the training step (best of
     ``repeats``), of: the whole update from a given (rows, cols) float32 Jacobian as the
     package computes it (float64 Gram matrix, eigh and products,
-    ``updates._svd_power_update``); the float64 eigendecomposition of a (cols, cols)
+    ``updates.svd_power_update_kernel``); the float64 eigendecomposition of a (cols, cols)
     matrix alone (LAPACK syevd, the floor of that route); a float32 thin SVD of the
     Jacobian alone (LAPACK gesdd, the direct route). Returns {description: seconds}."""
     import jax
     import jax.numpy as jnp
 
-    from .updates import _svd_power_update
+    from .updates import svd_power_update_kernel
 
     matrix = jax.random.normal(jax.random.PRNGKey(0), (rows, cols))
     g = jax.random.normal(jax.random.PRNGKey(1), (rows,))
 
     def update(a):
-        return _svd_power_update(a, g, -0.5, 1e-5, 1.0, "truncate")[0]
+        return svd_power_update_kernel(a, g, -0.5, 1e-5, 1.0, "truncate")[0]
 
     def eigh_only(a):
         with jax.enable_x64(True):

@@ -84,7 +84,7 @@ def toy_lbfgs_inverse(y, x_start, max_iterations=15000, tolerance=1e-8):
 SIN_GLOBAL_SCALE = 10.0
 
 
-def _check_sin_setting(xi, phi_deg):
+def check_sin_setting(xi, phi_deg):
     """ξ must be a positive finite number and φ a finite number (degrees)."""
     for value in np.ravel(np.asarray(xi, dtype=np.float64)):
         if not np.isfinite(value) or value <= 0:
@@ -111,24 +111,24 @@ def rotate(x, phi_deg):
     return jnp.stack([c * x[..., 0] - s * x[..., 1], s * x[..., 0] + c * x[..., 1]], axis=-1)
 
 
-def _sin_z(x, xi, phi_deg):
+def sin_z_kernel(x, xi, phi_deg):
     x_rot = rotate(x, phi_deg)
     return jnp.stack(
         [SIN_GLOBAL_SCALE / xi * x_rot[..., 0], SIN_GLOBAL_SCALE * xi * x_rot[..., 1]], axis=-1
     )
 
 
-def _sin_physics(x, xi, phi_deg):
-    z = _sin_z(x, xi, phi_deg)
+def sin_physics_kernel(x, xi, phi_deg):
+    z = sin_z_kernel(x, xi, phi_deg)
     return jnp.stack([jnp.sin(z[..., 0]), z[..., 1]], axis=-1)
 
 
-def _sin_loss(x, y_target, xi, phi_deg):
-    return 0.5 * jnp.sum((_sin_physics(x, xi, phi_deg) - y_target) ** 2, axis=-1)
+def sin_loss_kernel(x, y_target, xi, phi_deg):
+    return 0.5 * jnp.sum((sin_physics_kernel(x, xi, phi_deg) - y_target) ** 2, axis=-1)
 
 
-def _sin_closest_solution(x, y_target, xi, phi_deg):
-    z1 = _sin_z(x, xi, phi_deg)[..., 0]
+def sin_closest_solution_kernel(x, y_target, xi, phi_deg):
+    z1 = sin_z_kernel(x, xi, phi_deg)[..., 0]
     branch_a = jnp.arcsin(y_target[..., 0])
     branch_b = jnp.pi - branch_a
     candidates = []
@@ -143,20 +143,20 @@ def _sin_closest_solution(x, y_target, xi, phi_deg):
     return rotate(x_rot, -phi_deg)
 
 
-def _x_distance(x, y_target, xi, phi_deg):
-    return jnp.linalg.norm(x - _sin_closest_solution(x, y_target, xi, phi_deg), axis=-1)
+def x_distance_kernel(x, y_target, xi, phi_deg):
+    return jnp.linalg.norm(x - sin_closest_solution_kernel(x, y_target, xi, phi_deg), axis=-1)
 
 
 def sin_physics(x, xi, phi_deg):
     """P_{ξ,φ}(x) = (sin z1, z2), z = (γ/ξ x̂1, γ ξ x̂2), x̂ = R_φ x, γ = 10; x: (..., 2) -> (..., 2)."""
-    _check_sin_setting(xi, phi_deg)
-    return _sin_physics(jnp.asarray(x), xi, phi_deg)
+    check_sin_setting(xi, phi_deg)
+    return sin_physics_kernel(jnp.asarray(x), xi, phi_deg)
 
 
 def sin_loss(x, y_target, xi, phi_deg):
     """L(x; y*) = ½‖P_{ξ,φ}(x) − y*‖² per sample; x, y_target: (..., 2) -> (...)."""
-    _check_sin_setting(xi, phi_deg)
-    return _sin_loss(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
+    check_sin_setting(xi, phi_deg)
+    return sin_loss_kernel(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
 
 
 def sin_closest_solution(x, y_target, xi, phi_deg):
@@ -165,16 +165,16 @@ def sin_closest_solution(x, y_target, xi, phi_deg):
     In z space z1* = arcsin y1* + 2πn or π − arcsin y1* + 2πn (the one nearest to z1(x)),
     z2* = y2*; then x* = R_{−φ}(z1* ξ/γ, z2*/(γ ξ)). y_target must lie in [−1, 1]².
     """
-    _check_sin_setting(xi, phi_deg)
+    check_sin_setting(xi, phi_deg)
     _check_sin_targets(y_target)
-    return _sin_closest_solution(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
+    return sin_closest_solution_kernel(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
 
 
 def x_distance(x, y_target, xi, phi_deg):
     """‖x − x*‖ with x* the closest exact solution; x, y_target: (..., 2) -> (...)."""
-    _check_sin_setting(xi, phi_deg)
+    check_sin_setting(xi, phi_deg)
     _check_sin_targets(y_target)
-    return _x_distance(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
+    return x_distance_kernel(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,11 +192,11 @@ def hig_target(x):
     return jnp.stack([jnp.sin(6.0 * x), jnp.cos(9.0 * x)], axis=-1)
 
 
-def _hig_physics(z, lam):
+def hig_physics_kernel(z, lam):
     return jnp.stack([z[..., 0], lam * z[..., 1]], axis=-1)
 
 
-def _hig_sample_loss(y, y_target):
+def hig_sample_loss_kernel(y, y_target):
     return 0.5 * jnp.sum((y - y_target) ** 2, axis=-1)
 
 
@@ -205,7 +205,7 @@ def hig_physics(z, lam):
     lam = check_positive("lam", lam)
     z = jnp.asarray(z)
     check_shape("z", z, (None,) * (z.ndim - 1) + (2,))
-    return _hig_physics(z, lam)
+    return hig_physics_kernel(z, lam)
 
 
 def hig_sample_loss(y, y_target):
@@ -213,7 +213,7 @@ def hig_sample_loss(y, y_target):
     y, y_target = jnp.asarray(y), jnp.asarray(y_target)
     check_shape("y", y, (None,) * (y.ndim - 1) + (2,))
     check_shape("y_target", y_target, np.shape(y))
-    return _hig_sample_loss(y, y_target)
+    return hig_sample_loss_kernel(y, y_target)
 
 
 def hig_data(seed, n_train, n_val):

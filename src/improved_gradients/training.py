@@ -16,13 +16,13 @@ from jax.flatten_util import ravel_pytree
 
 from ._checks import check_choice, check_finite, check_positive, check_positive_int, check_shape
 from .models import init_mlp_glorot, init_mlp_torch, mlp_apply, mlp_hidden
-from .physics import HIG_PROBE_X, _check_sin_setting, _hig_physics, _hig_sample_loss, _sin_loss, _x_distance
+from .physics import HIG_PROBE_X, check_sin_setting, hig_physics_kernel, hig_sample_loss_kernel, sin_loss_kernel, x_distance_kernel
 from .updates import (
     SIP_PROXY_NORMS,
-    _batch_jacobian_and_outputs,
-    _check_svd_setting,
-    _sip_inverse_step,
-    _svd_power_update,
+    batch_jacobian_kernel,
+    check_svd_setting,
+    sip_inverse_step_kernel,
+    svd_power_update_kernel,
     sip_proxy_loss,
 )
 
@@ -119,12 +119,12 @@ def sin_batch_loss(method, params, y_target, xi, phi_deg, proxy="l1"):
     """
     x = mlp_apply(params, y_target)
     if method != "SIP":
-        return jnp.mean(_sin_loss(x, y_target, xi, phi_deg)), x
+        return jnp.mean(sin_loss_kernel(x, y_target, xi, phi_deg)), x
 
     def loss_x(x_i, y_i):
-        return _sin_loss(x_i, y_i, xi, phi_deg)
+        return sin_loss_kernel(x_i, y_i, xi, phi_deg)
 
-    x_target = x + _sip_inverse_step(loss_x, x, y_target)
+    x_target = x + sip_inverse_step_kernel(loss_x, x, y_target)
     return sip_proxy_loss(x, x_target, proxy), x
 
 
@@ -142,8 +142,8 @@ def _sin_run(method, proxy, steps, log_every, batch_size, params, data_key, y_va
         )(params)
         updates, state = optimizer.update(grads, state, params)
         params = optax.apply_updates(params, updates)
-        x_dist = jnp.mean(_x_distance(x, y_target, xi, phi_deg))
-        loss_y = jnp.mean(_sin_loss(x, y_target, xi, phi_deg))
+        x_dist = jnp.mean(x_distance_kernel(x, y_target, xi, phi_deg))
+        loss_y = jnp.mean(sin_loss_kernel(x, y_target, xi, phi_deg))
         finite = jnp.isfinite(loss) & jnp.isfinite(loss_y)
         first_bad = jnp.where((first_bad < 0) & ~finite, index, first_bad)
         return (params, state, first_bad), (x_dist, loss_y)
@@ -152,7 +152,7 @@ def _sin_run(method, proxy, steps, log_every, batch_size, params, data_key, y_va
         carry, (x_dist, loss_y) = jax.lax.scan(
             step, carry, chunk_index * log_every + jnp.arange(log_every)
         )
-        val_dist = jnp.mean(_x_distance(mlp_apply(carry[0], y_val), y_val, xi, phi_deg))
+        val_dist = jnp.mean(x_distance_kernel(mlp_apply(carry[0], y_val), y_val, xi, phi_deg))
         return carry, (jnp.mean(x_dist), jnp.mean(loss_y), val_dist)
 
     init = (params, optimizer.init(params), jnp.array(-1, dtype=jnp.int32))
@@ -189,7 +189,7 @@ def _check_sweep_args(method, xis, phis, steps, log_every, proxy):
         raise ValueError(
             f"xis and phis must be non-empty 1-D arrays of equal length, got {xis.shape} and {phis.shape}"
         )
-    _check_sin_setting(xis, phis)
+    check_sin_setting(xis, phis)
     return xis, phis, steps, log_every
 
 
@@ -276,7 +276,7 @@ HIG_METHODS = ("svd", "adam")
 
 def _hig_physical_output(unravel, theta, x, lam):
     """y = P(f(x; θ)) = (f1, λ f2) for one sample x of shape (1,); returns shape (2,)."""
-    return _hig_physics(mlp_apply(unravel(theta), x, jnp.tanh), lam)
+    return hig_physics_kernel(mlp_apply(unravel(theta), x, jnp.tanh), lam)
 
 
 def _hig_metrics(unravel, theta, x_val, y_val, lam, probe_x):
@@ -284,7 +284,7 @@ def _hig_metrics(unravel, theta, x_val, y_val, lam, probe_x):
     hidden = mlp_hidden(unravel(theta), x_val, jnp.tanh)[0]
     probe = _hig_physical_output(unravel, theta, probe_x, lam)
     return {
-        "val_loss": jnp.mean(_hig_sample_loss(y, y_val)),
+        "val_loss": jnp.mean(hig_sample_loss_kernel(y, y_val)),
         "act_mean": jnp.mean(hidden),
         "act_std": jnp.std(hidden),
         "probe": probe,
@@ -307,17 +307,17 @@ def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n
         if method == "adam":
             def batch_loss(t):
                 y = jax.vmap(lambda x: _hig_physical_output(unravel, t, x, lam))(xb)
-                return jnp.mean(_hig_sample_loss(y, yb))
+                return jnp.mean(hig_sample_loss_kernel(y, yb))
 
             loss, grad = jax.value_and_grad(batch_loss)(theta)
             updates, opt_state = optax.adam(hyper["lr"]).update(grad, opt_state, theta)
             theta = theta + updates
         else:
-            jac, y = _batch_jacobian_and_outputs(
+            jac, y = batch_jacobian_kernel(
                 lambda t, x: _hig_physical_output(unravel, t, x, lam), theta, xb)
-            loss = jnp.mean(_hig_sample_loss(y, yb))
+            loss = jnp.mean(hig_sample_loss_kernel(y, yb))
             g = ((y - yb) / batch_size).reshape(-1)
-            theta = theta + _svd_power_update(jac, g, hyper["kappa"], hyper["tau"], hyper["eta"], mode)
+            theta = theta + svd_power_update_kernel(jac, g, hyper["kappa"], hyper["tau"], hyper["eta"], mode)
         finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(theta))
         first_bad = jnp.where((first_bad < 0) & ~finite, count, first_bad)
         return (theta, opt_state, key, first_bad, count + 1, hyper), None
@@ -388,7 +388,7 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     check_shape("x_val", x_val, (None, 1))
     check_shape("y_val", y_val, (x_val.shape[0], 2))
     if method == "svd":
-        kappa, tau, eta = _check_svd_setting(kappa, tau, eta, mode)
+        kappa, tau, eta = check_svd_setting(kappa, tau, eta, mode)
     else:
         lr = check_positive("lr", lr)
 

@@ -131,7 +131,7 @@ def saddle_free_newton_direction(grad, hessian, max_loss_change=0.2):
     return eigenvectors @ (-jnp.sign(grad_eig) * length)
 
 
-def _sip_inverse_step(loss_x, x, y_target, max_loss_change=0.2):
+def sip_inverse_step_kernel(loss_x, x, y_target, max_loss_change=0.2):
     """Per sample: g = ∇ₓL and H = ∇²ₓL (the forward-mode Jacobian of the gradient, which
     returns g along with it), then the saddle-free step; vmapped over the batch."""
 
@@ -158,7 +158,7 @@ def sip_inverse_step(loss_x, x, y_target, max_loss_change=0.2):
     check_finite("x", x)
     check_finite("y_target", y_target)
     max_loss_change = check_positive("max_loss_change", max_loss_change)
-    step = jax.jit(lambda x, y: _sip_inverse_step(loss_x, x, y, max_loss_change))
+    step = jax.jit(lambda x, y: sip_inverse_step_kernel(loss_x, x, y, max_loss_change))
     return step(jnp.asarray(x), jnp.asarray(y_target))
 
 
@@ -186,7 +186,7 @@ def sip_proxy_loss(x, x_target, norm="l1"):
 SVD_MODES = ("truncate", "clamp")
 
 
-def _batch_jacobian_and_outputs(fn, params, xs):
+def batch_jacobian_kernel(fn, params, xs):
     """(J, y): the stacked Jacobian (B·dim_y, n_params) and the outputs (B, dim_y), from
     one pass of reverse mode (the outputs come with the Jacobian at no extra cost)."""
     flat, unravel = ravel_pytree(params)
@@ -212,10 +212,10 @@ def batch_jacobian(fn, params, xs):
     y = jax.eval_shape(fn, params, jnp.asarray(xs)[0])
     if len(y.shape) != 1:
         raise ValueError(f"fn must return a vector of shape (dim_y,) per sample, got {y.shape}")
-    return _batch_jacobian_and_outputs(fn, params, jnp.asarray(xs))[0]
+    return batch_jacobian_kernel(fn, params, jnp.asarray(xs))[0]
 
 
-def _svd_power_update(jacobian, g, kappa, tau, eta, mode):
+def svd_power_update_kernel(jacobian, g, kappa, tau, eta, mode):
     """−η V Λ^κ Uᵀ g from the eigendecomposition of the float64 Gram matrix of J's shorter
     side (no SVD routine); the checked entry point is ``svd_power_update``."""
     m, n = jacobian.shape
@@ -269,11 +269,11 @@ def svd_power_update(jacobian, g, kappa, tau, eta=1.0, mode="truncate"):
     check_shape("g (stacked like the Jacobian's rows)", g, (jacobian.shape[0],))
     check_finite("jacobian", jacobian)
     check_finite("g", g)
-    kappa, tau, eta = _check_svd_setting(kappa, tau, eta, mode)
-    return _svd_power_update(jacobian, g, kappa, tau, eta, mode)
+    kappa, tau, eta = check_svd_setting(kappa, tau, eta, mode)
+    return svd_power_update_kernel(jacobian, g, kappa, tau, eta, mode)
 
 
-def _check_svd_setting(kappa, tau, eta, mode):
+def check_svd_setting(kappa, tau, eta, mode):
     """κ ∈ [−1, 1], τ ∈ (0, 1), η > 0 and a known mode; returns the floats."""
     try:
         kappa, tau = float(kappa), float(tau)
