@@ -6,7 +6,12 @@ exactly the experiment code the notebooks call.
 
 import argparse
 
-from . import hig_experiments, sip_experiments
+from . import machine
+
+# The pinned machine configuration (README, "Reproducibility"), before JAX is imported.
+machine.apply_pins()
+
+from . import hig_experiments, sip_experiments  # noqa: E402
 
 
 def main(argv=None):

@@ -1,7 +1,12 @@
-"""One figure style and one colour per method, shared by every page of the book."""
+"""One figure style, one colour per method and the generic drawing primitives (diagram
+boxes and arrows, loss contours, trajectories) shared by every page of the book. Figures
+that belong to one page live in that page's experiments module."""
 
+import jax
+import jax.numpy as jnp
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 
 # One colour per method across the whole book (the papers' own figures use other colours
 # in places; here a method keeps its colour from page to page).
@@ -70,16 +75,12 @@ def diagram_arrow(ax, start, end, color="black", rad=0.0):
 
 
 # ---------------------------------------------------------------------------------------
-# Page 1: the toy comparison
+# Generic primitives: contour lines of a loss, a trajectory of points
 # ---------------------------------------------------------------------------------------
 
 
 def loss_contours(ax, loss, xlim, ylim, levels, resolution=200):
     """Draw contour lines of a scalar function loss(p) of a 2-vector over a box."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
     a, b = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
     points = jnp.stack([a.ravel(), b.ravel()], axis=1)
     values = np.asarray(jax.vmap(loss)(points)).reshape(a.shape)
@@ -90,45 +91,10 @@ def loss_contours(ax, loss, xlim, ylim, levels, resolution=200):
 
 def plot_trajectory(ax, points, method, **kwargs):
     """Plot every point of a trajectory (shape (steps+1, 2)) in the method's colour."""
-    import numpy as np
-
     points = np.asarray(points)
     style = dict(color=method_color(method), marker="o", markersize=4, label=method)
     style.update(kwargs)
     ax.plot(points[:, 0], points[:, 1], **style)
-
-
-def draw_three_spaces(ax):
-    """Diagram of the toy's three spaces x → y → L with the forward map and the three
-    kinds of backward map (chained Jacobians, inverted Hessian, inverse physics)."""
-    ax.set_xlim(0, 12)
-    ax.set_ylim(0, 6.4)
-    ax.axis("off")
-    for left, title, text in [(0.4, "x space", "x = (x₀, x₁)\nwhat we optimise"),
-                              (4.6, "y space", "y = (x₀, x₁²)\nthe physical state"),
-                              (8.8, "loss", "L = y₀² + y₁²\none number")]:
-        diagram_box(ax, left, 2.6, 2.8, 1.9, text, title=title)
-
-    def arrow(start, end, color, label="", label_xy=None, rad=0.0):
-        diagram_arrow(ax, start, end, color, rad)
-        if label:
-            ax.text(*label_xy, label, ha="center", va="center", fontsize=8.5, color=color)
-
-    arrow((3.35, 4.0), (4.45, 4.0), "black", "forward\ny(x)", (3.9, 4.75))
-    arrow((7.55, 4.0), (8.65, 4.0), "black", "forward\nL(y)", (8.1, 4.75))
-    gd, newton, inverse = (method_color(m) for m in ("GD", "Newton", "Inverse simulator"))
-    arrow((8.65, 2.9), (7.55, 2.9), gd, "∂L/∂y", (8.1, 2.45))
-    arrow((4.45, 2.9), (3.35, 2.9), gd, "·∂y/∂x", (3.9, 2.45))
-    ax.text(6.0, 2.0, "gradient descent: chained Jacobians, first order",
-            ha="center", fontsize=8.5, color=gd)
-    arrow((10.2, 2.45), (1.8, 2.45), newton, rad=-0.22)
-    ax.text(6.0, 0.85, "Newton: (∂²L/∂x²)⁻¹ ∂L/∂x, one quadratic model of the whole chain",
-            ha="center", fontsize=8.5, color=newton)
-    arrow((9.6, 5.0), (6.6, 5.0), inverse, rad=0.35)
-    arrow((5.4, 5.0), (2.4, 5.0), inverse, rad=0.35)
-    ax.text(8.1, 6.15, "Newton step in y: (∂²L/∂y²)⁻¹ ∂L/∂y", ha="center",
-            fontsize=8.5, color=inverse)
-    ax.text(3.9, 6.15, "inverse physics y⁻¹", ha="center", fontsize=8.5, color=inverse)
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,109 +196,3 @@ def plot_sip_step_diagram(axes, x1, x2, loss_grid, x, x_target, gradient_step, y
     ax_x.set_aspect("equal")
     ax_x.grid(False)
     ax_x.legend(loc="lower right", fontsize=8)
-
-
-# ---------------------------------------------------------------------------------------
-# Page 3: the HIG toy
-# ---------------------------------------------------------------------------------------
-
-
-def plot_hig_panels(axes, runs, lam, target, time_limit=None):
-    """The paper's three panels for one λ against measured wall-clock time.
-
-    axes: three Axes; runs: {method: result of ``training.train_hig_toy``}; target: the
-    physical target (y1, λ·y2) of the probe sample. (1) validation loss (log scale),
-    (2) mean ± std of the hidden tanh activations over the validation set, (3) the probe's
-    physical output after every logged chunk, start grey and target black. Curves stop at
-    ``time_limit`` seconds when given.
-    """
-    import numpy as np
-
-    ax_loss, ax_act, ax_traj = axes
-    for method, run in runs.items():
-        color = method_color(method)
-        keep = np.ones(len(run["time"]), bool) if time_limit is None else run["time"] <= time_limit
-        t = run["time"][keep]
-        ax_loss.semilogy(t, run["val_loss"][keep], color=color, label=method)
-        mean, std = run["act_mean"][keep], run["act_std"][keep]
-        ax_act.plot(t, mean, color=color, label=method)
-        ax_act.fill_between(t, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
-    plot_hig_trajectory(ax_traj, runs, target, time_limit=time_limit)
-    ax_loss.set(xlabel="wall-clock time [s]", ylabel="validation loss", title=f"loss, λ = {lam:g}")
-    ax_act.set(xlabel="wall-clock time [s]", ylabel="hidden activation",
-               title="neuron saturation: mean ± std", ylim=(-1.1, 1.1))
-    ax_loss.legend()
-
-
-def plot_hig_trajectory(ax, runs, target, time_limit=None, max_step=None):
-    """The probe's physical output (y1, λ·y2) after every logged chunk for {method: result},
-    start grey and target black; up to ``time_limit`` seconds or ``max_step`` steps."""
-    import numpy as np
-
-    for method, run in runs.items():
-        keep = np.ones(len(run["time"]), bool)
-        if time_limit is not None:
-            keep &= run["time"] <= time_limit
-        if max_step is not None:
-            keep &= run["step"] <= max_step
-        probe = run["probe"][keep]
-        ax.plot(probe[:, 0], probe[:, 1], color=method_color(method), marker=".", markersize=3,
-                linewidth=0.8, label=method)
-    ax.scatter(*next(iter(runs.values()))["probe"][0], label="start", **START_STYLE)
-    ax.scatter(*target, label="target", **TARGET_STYLE)
-    ax.set(xlabel="y₁", ylabel="λ·y₂", title="physical trajectory of x = π/9")
-    ax.legend(fontsize=8)
-
-
-def plot_hig_loss_vs_steps(ax, runs, max_step=None, title=None):
-    """Validation loss (log scale) against training steps for {label: result}; the colour
-    is the method's when the label names one, else taken from the default cycle."""
-    import numpy as np
-
-    for label, run in runs.items():
-        keep = np.ones(len(run["step"]), bool) if max_step is None else run["step"] <= max_step
-        style = {"color": METHOD_COLORS[label]} if label in METHOD_COLORS else {}
-        ax.semilogy(run["step"][keep], run["val_loss"][keep], label=label, **style)
-    ax.set(xlabel="training step", ylabel="validation loss", title=title)
-    ax.legend(fontsize=8)
-
-
-def plot_hig_kappa_sweep(ax, runs):
-    """Validation loss against steps for {κ: result}, coloured from gradient (κ = 1) to
-    Gauss-Newton (κ = −1) with HIG (κ = −½) drawn in the HIG colour."""
-    cmap = mpl.colormaps["viridis"]
-    for kappa, run in sorted(runs.items(), reverse=True):
-        if kappa == -0.5:
-            style = dict(color=method_color("HIG"), linewidth=2.4)
-        else:
-            style = dict(color=cmap((1.0 - kappa) / 2.0), linewidth=1.2)
-        ax.semilogy(run["step"], run["val_loss"], label=f"κ = {kappa:g}", **style)
-    ax.set(xlabel="training step", ylabel="validation loss", title="the κ family at λ = 0.01")
-    ax.legend(fontsize=8, ncol=2)
-
-
-def draw_hig_spaces(ax):
-    """Diagram of the HIG set-up: parameters θ → network f → z → physics P → y → loss,
-    and the backward path that inverts network and physics jointly through J = ∂y/∂θ."""
-    ax.set_xlim(0, 14)
-    ax.set_ylim(0, 6)
-    ax.axis("off")
-    boxes = [(0.3, "parameters θ", "30 weights\nand biases"),
-             (3.8, "network output z", "z = f(x; θ)\n1 → 7 tanh → 2"),
-             (7.3, "physical state y", "y = P(z)\n= (z₁, λ z₂)"),
-             (10.8, "loss L", "½‖y − ŷ‖²\nper sample")]
-    for left, title, text in boxes:
-        diagram_box(ax, left, 2.7, 2.8, 1.7, text, title=title)
-    for left in (3.15, 6.65, 10.15):
-        diagram_arrow(ax, (left, 3.55), (left + 0.6, 3.55))
-    ax.text(7.0, 4.95, "forward, per sample x: θ → z → y → L", ha="center", fontsize=9)
-    hig, gd = method_color("HIG"), method_color("GD")
-    diagram_arrow(ax, (12.2, 2.55), (8.7, 2.55), gd, rad=-0.35)
-    ax.text(11.4, 1.35, "g = ∂L/∂y\n(per sample, stacked)", ha="center", va="top", fontsize=8.5,
-            color=gd)
-    diagram_arrow(ax, (8.7, 2.45), (1.7, 2.45), hig, rad=-0.25)
-    ax.text(4.6, 0.75, r"$\Delta\theta = -\eta\, J^{\kappa} g$,   $J = \partial y/\partial\theta"
-            r" = \partial P/\partial z \cdot \partial f/\partial\theta$  (network and physics "
-            "inverted jointly)", ha="center", fontsize=8.5, color=hig)
-    ax.text(4.6, 0.15, "κ = 1: gradient   κ = −½: HIG   κ = −1: Gauss-Newton",
-            ha="center", fontsize=8.5, color=hig)

@@ -1,0 +1,23 @@
+"""Shared pytest hooks: the test run prints how many notebook cells each check covers."""
+
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = {"exact": 0, "training-outcome": 0, "timing": 0}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code" or not "".join(cell["source"]).strip():
+                continue
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "nbval-ignore-output" not in tags:
+                counts["exact"] += 1
+            else:
+                counts["training-outcome" if "training-outcome" in tags else "timing"] += 1
+    terminalreporter.write_line(
+        f"notebook cells: {counts['exact']} compared exactly (nbval, and the build under "
+        f"another configuration), {counts['training-outcome']} tolerance-checked training "
+        f"outcomes, {counts['timing']} timing cells")
