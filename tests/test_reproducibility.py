@@ -134,23 +134,33 @@ def test_tolerances_come_from_the_measured_spread(references, tmp_path, monkeypa
     assert quantities["drifting"]["spread"] == {"value": pytest.approx(1.2), "configs": ["avx"]}
 
 
-def test_a_spread_too_large_to_catch_a_doubling_is_refused(references, tmp_path, monkeypatch):
+def test_a_spread_too_large_to_catch_a_doubling_marks_the_quantity_unstable(
+        references, tmp_path, monkeypatch):
     _store(references, "page", {"chaotic": {"value": 1.0, "kind": "factor", "tolerance": None}})
     records = tmp_path / "sse4.jsonl"
     monkeypatch.setenv(reference.RECORD_VARIABLE, str(records))
     monkeypatch.setenv(reference.MODE_VARIABLE, "record")
     reference.check_outcomes("page", {"chaotic": 1.5})
-    with pytest.raises(ValueError, match="too noisy.*chaotic"):
-        reference.set_tolerances([records])
+    reference.set_tolerances([records])
+    entry = reference.load_references("page")["quantities"]["chaotic"]
+    assert entry["unstable"] and entry["tolerance"] is None
+    assert entry["spread"]["value"] == pytest.approx(1.5)
+    monkeypatch.setenv(reference.MODE_VARIABLE, "check")
+    table = repr(reference.check_outcomes("page", {"chaotic": 30.0}))
+    assert "not checked: unstable, ×1.5 across machines" in table
 
 
 def test_every_stored_reference_has_a_measured_tolerance_that_catches_a_doubling():
     files = sorted(reference.REFERENCE_DIR.glob("*.json"))
     assert files, "no stored references"
     for path in files:
-        for name, entry in json.loads(path.read_text())["quantities"].items():
-            assert entry.get("tolerance") is not None, f"{path.name}: {name} has no tolerance"
+        quantities = json.loads(path.read_text())["quantities"]
+        stable = {name: entry for name, entry in quantities.items() if not entry.get("unstable")}
+        assert len(stable) >= len(quantities) / 2, f"{path.name}: most outcomes unstable"
+        for name, entry in quantities.items():
             assert entry.get("spread"), f"{path.name}: {name} has no measured spread"
+        for name, entry in stable.items():
+            assert entry.get("tolerance") is not None, f"{path.name}: {name} has no tolerance"
             if entry.get("kind", "factor") == "factor":
                 assert entry["tolerance"] <= reference.FACTOR_CEILING, f"{path.name}: {name}"
                 assert not reference.within(2 * entry["value"], entry)

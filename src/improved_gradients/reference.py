@@ -10,8 +10,11 @@ measured over machine configurations (``make spread``).
 A quantity is positive by default and compared by a factor: it passes if
 reference / f ≤ value ≤ reference · f. Quantities named in ``absolute`` (signed, or
 near zero) pass if |value − reference| ≤ a. The tolerance is
-``max(MARGIN × measured spread, floor)``, and a factor above ``FACTOR_CEILING`` is refused,
-so that a result that really changes (doubles, halves) still fails.
+``max(MARGIN × measured spread, floor)``. A quantity whose factor would exceed
+``FACTOR_CEILING`` cannot be checked so that a result that really changes (doubles,
+halves) still fails: it is marked unstable (its measured spread is kept and shown) and not
+checked; a page states which of its numbers are unstable across machines, and asserts
+only what holds for all of them.
 
 The environment variable ``IMPROVED_GRADIENTS_REFERENCES`` selects the mode:
 ``check`` (the default) raises ``ReferenceMismatch`` for a value outside its tolerance;
@@ -82,11 +85,14 @@ def _save(page, stored):
         "machine": machine.describe(),
     }
     REFERENCE_DIR.mkdir(exist_ok=True)
-    reference_path(page).write_text(json.dumps(stored, indent=1, sort_keys=False) + "\n")
+    reference_path(page).write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
 
 
 def within(value, entry):
-    """Whether ``value`` lies within the tolerance of the stored ``entry``."""
+    """Whether ``value`` lies within the tolerance of the stored ``entry`` (an unstable
+    entry is not checked and passes)."""
+    if entry.get("unstable"):
+        return True
     tolerance, reference = entry.get("tolerance"), entry["value"]
     if tolerance is None:
         return False
@@ -96,6 +102,8 @@ def within(value, entry):
 
 
 def describe_tolerance(entry):
+    if entry.get("unstable"):
+        return f"not checked: unstable, ×{entry['spread']['value']:.3g} across machines"
     tolerance = entry.get("tolerance")
     if tolerance is None:
         return "not measured"
@@ -114,7 +122,9 @@ class OutcomeCheck:
         for name, value, entry, ok in self.rows:
             reference = "(new)" if entry is None else f"{entry['value']:.4g}"
             tolerance = "" if entry is None else describe_tolerance(entry)
-            mark = "" if self.mode != "check" else ("  ok" if ok else "  OUTSIDE")
+            mark = ""
+            if self.mode == "check" and not (entry or {}).get("unstable"):
+                mark = "  ok" if ok else "  OUTSIDE"
             lines.append(f"{name:<{width}}  {value:>10.4g}  {reference:>10}  {tolerance}{mark}")
         return "\n".join(lines)
 
@@ -153,6 +163,7 @@ def check_outcomes(page, values, *, absolute=()):
             entry = quantities.setdefault(name, {"tolerance": None, "spread": None})
             entry.update(value=value, kind="abs" if name in absolute else "factor")
         _save(page, stored)
+        rows = [(name, value, quantities[name], True) for name, value in numbers.items()]
     elif mode == "check":
         failed = [(name, value, entry) for name, value, entry, ok in rows if not ok]
         if failed:
@@ -196,9 +207,9 @@ def set_tolerances(record_files, abs_floors=None):
     For each page and quantity the spread is the largest deviation of any configuration's
     value from the stored reference (written under the pins); the tolerance is
     max(MARGIN × spread, floor), floor FACTOR_FLOOR for factors and ``abs_floors[name]``
-    (default 1e-3) for absolute quantities. Returns the rows (page, name, spread,
-    tolerance, configs) and raises ValueError for a factor above FACTOR_CEILING: such a
-    quantity is too noisy to detect a doubling and needs a more robust statistic.
+    (default 1e-3) for absolute quantities. A factor above FACTOR_CEILING would not detect
+    a doubling: the quantity is marked unstable instead (tolerance None). Returns the rows
+    (page, name, spread, tolerance or None, configs).
     """
     abs_floors = abs_floors or {}
     records = {}
@@ -207,7 +218,7 @@ def set_tolerances(record_files, abs_floors=None):
             if line.strip():
                 item = json.loads(line)
                 records.setdefault((item["page"], item["name"]), []).append(item)
-    rows, too_noisy = [], []
+    rows = []
     for page in sorted({page for page, _ in records}):
         stored = load_references(page)
         for name, entry in stored["quantities"].items():
@@ -221,17 +232,12 @@ def set_tolerances(record_files, abs_floors=None):
                 tolerance = max(MARGIN * spread, abs_floors.get(name, 1e-3))
             else:
                 tolerance = math.exp(max(MARGIN * spread, math.log(FACTOR_FLOOR)))
-                if tolerance > FACTOR_CEILING:
-                    too_noisy.append(f"{page}/{name}: spread ×{math.exp(spread):.3g}")
             entry["spread"] = {"value": spread if kind == "abs" else math.exp(spread),
                                "configs": configs}
-            entry["tolerance"] = tolerance
-            rows.append((page, name, spread, tolerance, configs))
-        path = reference_path(page)
-        path.write_text(json.dumps(stored, indent=1) + "\n")
-    if too_noisy:
-        raise ValueError("quantities too noisy for a factor tolerance below "
-                         f"{FACTOR_CEILING}: " + "; ".join(too_noisy))
+            entry["unstable"] = kind == "factor" and tolerance > FACTOR_CEILING
+            entry["tolerance"] = None if entry["unstable"] else tolerance
+            rows.append((page, name, spread, entry["tolerance"], configs))
+        reference_path(page).write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
     return rows
 
 
@@ -245,8 +251,8 @@ def main(argv=None):
     tol.add_argument("records", nargs="+")
     args = parser.parse_args(argv)
     for page, name, spread, tolerance, configs in set_tolerances(args.records):
-        print(f"{page:<18} {name:<40} spread {spread:.3g}  tolerance {tolerance:.3g}  "
-              f"({', '.join(configs)})")
+        shown = "UNSTABLE, not checked" if tolerance is None else f"tolerance {tolerance:.3g}"
+        print(f"{page:<18} {name:<44} spread {spread:.3g}  {shown}  ({', '.join(configs)})")
     return 0
 
 
