@@ -273,16 +273,15 @@ def draw_crux_updates(axes, alphas=FIGURE_ALPHAS, x=X_START, box=2.0):
                 style.update(linestyle=(0, (2, 2)), linewidth=1.6)
             shown = end
             if np.max(np.abs(end)) > box:
-                scale = (box * 0.97 - x) / (end - x)
-                scale = np.min(np.where(np.abs(end) > box, np.abs(scale), np.inf))
-                shown = x + scale * (end - x)
-                ax.text(shown[0] + 0.08, shown[1] + 0.05,
-                        f"full step: Δx₂ = {end[1] - x[1]:.3g}", fontsize=8,
-                        color=style["color"])
+                edge = (np.sign(end) * box * 0.97 - x) / (end - x)
+                shown = x + np.min(np.where(np.abs(end) > box, edge, np.inf)) * (end - x)
+                ax.text(shown[0] - 0.1, shown[1] + 0.1, f"GD step\nΔx₂ = {end[1] - x[1]:.3g}",
+                        fontsize=8, ha="right", va="bottom", color=style["color"])
             ax.add_patch(mpl.patches.FancyArrowPatch(tuple(x), tuple(shown), **style))
         ax.set(title=f"α = {alpha:g}", xlabel="$x_1$", aspect="equal")
     axes[0].set_ylabel("$x_2$")
     handles = [mpl.lines.Line2D([], [], color=plotting.method_color(m), linewidth=2,
                                 linestyle="--" if m == "Inverse simulator" else "-", label=m)
                for m in METHODS]
-    axes[-1].legend(handles=handles, loc="lower right", fontsize=8, frameon=True)
+    axes[0].figure.legend(handles=handles, loc="upper center", ncol=len(METHODS),
+                          bbox_to_anchor=(0.5, 0.0))
