@@ -141,3 +141,15 @@ def test_svd_timings_small():
         discussion.svd_timings(sizes=((4, 0),))
     with pytest.raises(ValueError, match="repeats"):
         discussion.svd_timings(repeats=0)
+
+
+def test_affordable_rows_extrapolates_the_power_law():
+    timings = [{"rows": 100, "params": 10, "svd": 0.01, "adam": 1e-5},
+               {"rows": 200, "params": 10, "svd": 0.08, "adam": 1e-5}]  # p = 3
+    assert discussion.svd_scaling_exponent(timings, 10) == pytest.approx(3.0)
+    assert discussion.affordable_rows(timings, 10, 0.64) in (399, 400)  # rounded down
+    with pytest.raises(ValueError, match="seconds"):
+        discussion.affordable_rows(timings, 10, 0.0)
+    flat = [dict(t, svd=0.01) for t in timings]
+    with pytest.raises(ValueError, match="does not grow"):
+        discussion.affordable_rows(flat, 10, 1.0)

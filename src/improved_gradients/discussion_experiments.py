@@ -267,3 +267,17 @@ def format_svd_timings(timings):
         lines.append(f"| {t['rows']} | {t['params']} | {1e3 * t['svd']:.3g} "
                      f"| {t['svd'] / t['adam']:.3g} |")
     return "\n".join(lines)
+
+
+def affordable_rows(timings, params, seconds):
+    """Jacobian rows whose HIG update takes ``seconds`` at ``params`` parameters, from the
+    power law t = t_max · (rows / rows_max)^p fitted to the timings (an extrapolation
+    beyond the largest measured size; rounded down to an integer)."""
+    seconds = float(seconds)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"seconds must be a positive finite number, got {seconds!r}")
+    exponent = svd_scaling_exponent(timings, params)
+    if exponent < 0.5:  # noise, not a power law to extrapolate
+        raise ValueError(f"the measured time does not grow with the rows (p = {exponent:.3g})")
+    largest = max((t for t in timings if t["params"] == params), key=lambda t: t["rows"])
+    return int(largest["rows"] * (seconds / largest["svd"]) ** (1.0 / exponent))
