@@ -118,7 +118,7 @@ def test_figure_draws_one_panel_per_alpha():
 
     fig, axes = plt.subplots(1, 2)
     theory.draw_crux_updates(axes, alphas=(1.0, 10.0))
-    assert any("full step" in t.get_text() for t in axes[1].texts)  # GD leaves the panel
+    assert any("GD step" in t.get_text() for t in axes[1].texts)  # GD leaves the panel
     with pytest.raises(ValueError, match="one axis per alpha"):
         theory.draw_crux_updates(axes, alphas=(1.0,))
     plt.close(fig)

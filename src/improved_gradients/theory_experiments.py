@@ -200,7 +200,7 @@ def best_gd_eta(alpha):
     return 1.0 / (1.0 + alpha**2)
 
 
-STEP_COLUMNS = ("GD, eta = 0.1", "GD, best eta", "Newton", "Inverse simulator")
+STEP_COLUMNS = (f"GD, eta = {ETA['GD']:g}", "GD, best eta", "Newton", "Inverse simulator")
 
 
 def steps_table(alphas=STEP_ALPHAS, tolerance=TOLERANCE):
