@@ -230,3 +230,35 @@ def hig_data(seed, n_train, n_val):
     x_train = jax.random.uniform(key, (n_train, 1), minval=HIG_X_RANGE[0], maxval=HIG_X_RANGE[1])
     x_val = jnp.linspace(*HIG_X_RANGE, n_val)[:, None]
     return x_train, hig_target(x_train[:, 0]), x_val, hig_target(x_val[:, 0])
+
+
+# ---------------------------------------------------------------------------------------
+# Theory page (scale invariance): the crux P(x) = (x1, α x2) is ``hig_physics`` with
+# λ = α; here its inverse, and a non-linear composition P(x) = (x1, α x2²), which is
+# ``hig_physics`` after ``toy_physics``
+# ---------------------------------------------------------------------------------------
+
+
+def crux_inverse(y, alpha):
+    """Inverse of the crux P(x) = (x1, α x2): P⁻¹(y) = (y1, y2/α); y: shape (2,)."""
+    alpha = check_positive("alpha", alpha)
+    check_shape("y", y, (2,))
+    check_finite("y", y)
+    y = jnp.asarray(y)
+    return jnp.stack([y[0], y[1] / alpha])
+
+
+def crux_squared_physics_kernel(x, alpha):
+    """P(x) = (x1, α x2²) = hig_physics(toy_physics(x), α); x: (2,), α > 0 (unchecked)."""
+    return hig_physics_kernel(toy_physics(x), alpha)
+
+
+def crux_squared_inverse(y, alpha):
+    """Inverse of P(x) = (x1, α x2²) on the branch x2 ≥ 0: (y1, √(y2/α)); y: shape (2,).
+
+    Raises ValueError where y2/α < 0 (no real x2)."""
+    alpha = check_positive("alpha", alpha)
+    check_shape("y", y, (2,))
+    check_finite("y", y)
+    y = jnp.asarray(y)
+    return toy_inverse(jnp.stack([y[0], y[1] / alpha]))

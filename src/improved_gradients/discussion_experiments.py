@@ -1,0 +1,283 @@
+"""The discussion page (book/discussion): one table over every experiment of the book.
+
+Each experiments page's module provides two public functions (the interface of the book):
+
+- ``discussion_summary()``: rows {"experiment", "method", "metric", "value", "claim",
+  "reproduced", optional "note"} read from that page's stored, tolerance-checked reference
+  values (``references/<page>.json``), so the table does not depend on the order in which
+  the pages are built and runs no training;
+- ``measure_cost_per_update(repeats=3)``: {method: seconds per update}, "Adam" included,
+  measured side by side on the machine that builds the book.
+
+This module imports them (``load_modules``), joins rows and costs (``experiment_table``),
+formats the table and times the SVD step of HIG at a few sizes (``svd_timings``).
+"""
+
+import importlib
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import updates
+from ._checks import check_positive_int
+
+PAGE = "discussion"
+PACKAGE = "improved_gradients"
+# The experiments modules of the pages, in the book's reading order.
+EXPERIMENT_MODULES = (
+    "toy_experiments",
+    "sip_experiments",
+    "heat_experiments",
+    "hig_experiments",
+    "hig_oscillators_experiments",
+)
+INTERFACE = ("discussion_summary", "measure_cost_per_update")
+ROW_KEYS = ("experiment", "method", "metric", "value", "claim", "reproduced")
+REPRODUCED = ("yes", "partly", "no")
+BASELINE = "Adam"
+# (rows of the stacked Jacobian B·dim_y, parameters): the sizes the SVD step is timed at.
+SVD_SIZES = ((32, 1024), (128, 1024), (512, 1024), (128, 8192))
+
+
+def load_modules(names=EXPERIMENT_MODULES):
+    """Import ``improved_gradients.<name>`` for each name, in order; returns the modules.
+
+    Raises ModuleNotFoundError naming a module that does not exist (its page has not been
+    merged yet), and ValueError for a module without the discussion interface.
+    """
+    if isinstance(names, str) or not names:
+        raise ValueError(f"names must be a non-empty sequence of module names, got {names!r}")
+    modules = []
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"module names must be identifiers, got {name!r}")
+        full = f"{PACKAGE}.{name}"
+        try:
+            module = importlib.import_module(full)
+        except ModuleNotFoundError as error:
+            if error.name != full:
+                raise
+            raise ModuleNotFoundError(
+                f"the discussion page needs the experiments module {full} (one per page, "
+                f"in book order: {', '.join(names)}); it is missing", name=full) from None
+        missing = [f for f in INTERFACE if not callable(getattr(module, f, None))]
+        if missing:
+            raise ValueError(f"{full} lacks the discussion interface: {', '.join(missing)}")
+        modules.append(module)
+    return modules
+
+
+def page_name(module):
+    """The page a module belongs to: its ``PAGE`` constant (the notebook's stem)."""
+    page = getattr(module, "PAGE", None)
+    if not isinstance(page, str) or not page:
+        raise ValueError(f"{module.__name__} must define PAGE, the name of its notebook")
+    return page
+
+
+def check_row(row, page):
+    """Validate one row of ``discussion_summary()``; returns a clean copy."""
+    if not isinstance(row, dict):
+        raise ValueError(f"{page}: a summary row must be a dict, got {type(row).__name__}")
+    missing = [key for key in ROW_KEYS if key not in row]
+    if missing:
+        raise ValueError(f"{page}: summary row {row!r} lacks {', '.join(missing)}")
+    for key in ("experiment", "method", "metric", "claim"):
+        if not isinstance(row[key], str) or not row[key].strip():
+            raise ValueError(f"{page}: summary row field {key!r} must be a non-empty string")
+    try:
+        value = float(row["value"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{page}: summary value must be a number, got {row['value']!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{page}: summary value of {row['method']} is not finite ({value})")
+    if row["reproduced"] not in REPRODUCED:
+        raise ValueError(f"{page}: reproduced must be one of {', '.join(REPRODUCED)}, "
+                         f"got {row['reproduced']!r}")
+    note = row.get("note", "") or ""
+    if not isinstance(note, str):
+        raise ValueError(f"{page}: note must be a string, got {note!r}")
+    return {**{key: row[key] for key in ROW_KEYS}, "value": value, "note": note, "page": page}
+
+
+def summary_rows(modules):
+    """All rows of every module's ``discussion_summary()``, validated, each with its page."""
+    rows = []
+    for module in modules:
+        page = page_name(module)
+        page_rows = module.discussion_summary()
+        if not isinstance(page_rows, (list, tuple)) or not page_rows:
+            raise ValueError(f"{page}: discussion_summary() must return a non-empty list")
+        rows.extend(check_row(row, page) for row in page_rows)
+    return rows
+
+
+def measure_costs(modules, repeats=3):
+    """{page: {method: seconds per update}} from every module, measured on this machine."""
+    repeats = check_positive_int("repeats", repeats)
+    costs = {}
+    for module in modules:
+        page = page_name(module)
+        measured = module.measure_cost_per_update(repeats=repeats)
+        if not isinstance(measured, dict) or BASELINE not in measured:
+            raise ValueError(f"{page}: measure_cost_per_update() must return a dict with "
+                             f"{BASELINE!r}, got {measured!r}")
+        for method, seconds in measured.items():
+            if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0:
+                raise ValueError(f"{page}: the cost of {method} must be a positive number of "
+                                 f"seconds, got {seconds!r}")
+        costs[page] = {method: float(seconds) for method, seconds in measured.items()}
+    return costs
+
+
+def relative_costs(costs):
+    """{page: {method: seconds / seconds of Adam on the same page}}."""
+    return {page: {method: seconds / measured[BASELINE] for method, seconds in measured.items()}
+            for page, measured in costs.items()}
+
+
+def experiment_table(rows, costs):
+    """The rows with the cost per update relative to Adam of the same page ("cost": None
+    where a page did not measure that method)."""
+    relative = relative_costs(costs)
+    return [{**row, "cost": relative.get(row["page"], {}).get(row["method"])} for row in rows]
+
+
+def _cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def format_table(table):
+    """The table as Markdown: page, problem, method, metric, value, cost, reproduced; the
+    problem and metric are written once per group of rows that share them."""
+    lines = ["| page | problem | method | metric | value | cost per update (× Adam) "
+             "| claim reproduced |", "|---|---|---|---|---:|---:|---|"]
+    previous = None
+    for row in table:
+        group = (row["page"], row["experiment"], row["metric"])
+        page, problem, metric = ("", "", "") if group == previous else group
+        cost = "not measured" if row["cost"] is None else f"{row['cost']:.2g}"
+        lines.append(f"| {_cell(page)} | {_cell(problem)} | {_cell(row['method'])} "
+                     f"| {_cell(metric)} | {row['value']:.3g} | {cost} | {row['reproduced']} |")
+        previous = group
+    return "\n".join(lines)
+
+
+def claims(table):
+    """The distinct claims, in order: [{"page", "experiment", "claim", "reproduced",
+    "notes", "values"}], reproduced the weakest verdict of the claim's rows."""
+    grouped = {}
+    for row in table:
+        key = (row["page"], row["experiment"], row["claim"])
+        entry = grouped.setdefault(key, {"page": row["page"], "experiment": row["experiment"],
+                                         "claim": row["claim"], "reproduced": "yes",
+                                         "notes": [], "values": []})
+        if REPRODUCED.index(row["reproduced"]) > REPRODUCED.index(entry["reproduced"]):
+            entry["reproduced"] = row["reproduced"]
+        if row["note"] and row["note"] not in entry["notes"]:
+            entry["notes"].append(row["note"])
+        entry["values"].append(f"{row['method']}: {row['metric']} {row['value']:.3g}")
+    return list(grouped.values())
+
+
+def format_claims(claim_list, verdicts=REPRODUCED):
+    """Markdown list of the claims whose verdict is in ``verdicts``, with their numbers."""
+    lines = []
+    for entry in claim_list:
+        if entry["reproduced"] in verdicts:
+            note = f" {' '.join(entry['notes'])}" if entry["notes"] else ""
+            lines.append(f"- **{_cell(entry['experiment'])}** ({entry['page']}): "
+                         f"{_cell(entry['claim'])} Reproduced: **{entry['reproduced']}** "
+                         f"({'; '.join(entry['values'])}).{note}")
+    return "\n".join(lines) if lines else "- (none)"
+
+
+def verdict_counts(claim_list):
+    """{verdict: number of claims} for every verdict."""
+    return {verdict: sum(entry["reproduced"] == verdict for entry in claim_list)
+            for verdict in REPRODUCED}
+
+
+def cost_range(table, prefix):
+    """(lowest, highest) measured cost relative to Adam of the methods whose name starts
+    with ``prefix`` (e.g. "SIP", "HIG"), over all pages; None if none was measured."""
+    values = [row["cost"] for row in table
+              if row["method"].startswith(prefix) and row["cost"] is not None]
+    return (min(values), max(values)) if values else None
+
+
+def svd_timings(sizes=SVD_SIZES, repeats=3, seed=0):
+    """Seconds per HIG update (``updates.svd_power_update_kernel``, jitted: the float64
+    Gram-matrix eigendecomposition of a random float32 Jacobian) and per Adam update of
+    the same number of parameters, at each (rows, parameters) size; the best of
+    ``repeats`` after one warm-up call. Returns [{"rows", "params", "svd", "adam"}]."""
+    repeats = check_positive_int("repeats", repeats)
+    checked = []
+    for size in sizes:
+        if (len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in size)):
+            raise ValueError(f"sizes must be (rows, parameters) pairs of integers >= 1, got {size!r}")
+        checked.append((int(size[0]), int(size[1])))
+    hig = jax.jit(lambda jac, g: updates.svd_power_update_kernel(jac, g, -0.5, 1e-6, 1.0,
+                                                                 "truncate"))
+    adam = optax.adam(1e-3)
+    adam_step = jax.jit(lambda grad, state: adam.update(grad, state))
+    key = jax.random.PRNGKey(seed)
+    results = []
+    for rows, params in checked:
+        key, k_jac, k_g = jax.random.split(key, 3)
+        jac = jax.random.normal(k_jac, (rows, params), jnp.float32)
+        g = jax.random.normal(k_g, (rows,), jnp.float32)
+        grad = jac.T @ g
+        state = adam.init(grad)
+        results.append({"rows": rows, "params": params,
+                        "svd": _best_time(lambda: hig(jac, g), repeats),
+                        "adam": _best_time(lambda: adam_step(grad, state), repeats)})
+    return results
+
+
+def _best_time(call, repeats):
+    jax.block_until_ready(call())
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(call())
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def svd_scaling_exponent(timings, params):
+    """p in t ∝ rows^p, fitted (least squares in log-log) over the timings at ``params``
+    parameters; the Gram-matrix route predicts about 2 (J Jᵀ) to 3 (its eigendecomposition)."""
+    points = [(t["rows"], t["svd"]) for t in timings if t["params"] == params]
+    if len(points) < 2:
+        raise ValueError(f"need timings at two or more row counts with {params} parameters")
+    rows, seconds = np.log(np.array(points, dtype=np.float64)).T
+    return float(np.polyfit(rows, seconds, 1)[0])
+
+
+def format_svd_timings(timings):
+    """The SVD timings as a Markdown table (rows, parameters, ms per update, × Adam)."""
+    lines = ["| Jacobian rows B·dim_y | parameters | HIG update (ms) | × Adam update |",
+             "|---:|---:|---:|---:|"]
+    for t in timings:
+        lines.append(f"| {t['rows']} | {t['params']} | {1e3 * t['svd']:.3g} "
+                     f"| {t['svd'] / t['adam']:.3g} |")
+    return "\n".join(lines)
+
+
+def affordable_rows(timings, params, seconds):
+    """Jacobian rows whose HIG update takes ``seconds`` at ``params`` parameters, from the
+    power law t = t_max · (rows / rows_max)^p fitted to the timings (an extrapolation
+    beyond the largest measured size; rounded down to an integer)."""
+    seconds = float(seconds)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"seconds must be a positive finite number, got {seconds!r}")
+    exponent = svd_scaling_exponent(timings, params)
+    if exponent < 0.5:  # noise, not a power law to extrapolate
+        raise ValueError(f"the measured time does not grow with the rows (p = {exponent:.3g})")
+    largest = max((t for t in timings if t["params"] == params), key=lambda t: t["rows"])
+    return int(largest["rows"] * (seconds / largest["svd"]) ** (1.0 / exponent))
