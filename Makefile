@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
-NOTEBOOKS ?= $(wildcard book/*.ipynb)
+# In reading order (_toc.yml): the discussion page reads the references the others write.
+NOTEBOOKS ?= $(filter $(wildcard book/*.ipynb),$(patsubst %,%.ipynb,$(shell grep -o 'book/[a-z0-9-]*' _toc.yml)))
 
 # The machine configuration (src/improved_gradients/machine.py, the one place it is set):
 # CONFIG=default pins XLA's instruction set, OpenBLAS' kernels and threads; another name
