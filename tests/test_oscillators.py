@@ -149,7 +149,7 @@ def _tiny_problem():
 @pytest.mark.parametrize("kappa", [-0.5, -1.0])
 def test_hig_and_gn_steps_are_the_shared_svd_power_update(kappa):
     assert training.svd_power_update_kernel is updates.svd_power_update_kernel
-    assert "svd_power_update_kernel(" in inspect.getsource(training._control_loss_and_update)
+    assert "svd_power_update_kernel(" in inspect.getsource(training.control_update_kernel)
     network, physics, params, data = _tiny_problem()
     run = training.train_control_network(network, physics, params, data, "svd", steps=1,
                                          chunk_steps=1, batch_size=16, kappa=kappa, seed=5)

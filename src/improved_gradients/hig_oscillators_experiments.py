@@ -130,6 +130,11 @@ def initial_params(setting, seed):
     return init_mlp_glorot(jax.random.PRNGKey(seed), network_sizes(setting))
 
 
+def initial_theta(setting, seed):
+    """The initial network of ``seed`` as a flat parameter vector (ravel_pytree order)."""
+    return ravel_pytree(initial_params(setting, seed))[0]
+
+
 def parameter_count(setting):
     return int(ravel_pytree(initial_params(setting, 0))[0].size)
 
@@ -152,33 +157,56 @@ def run_method(setting, name, *, seed=0, steps=None, time_budget=None, progress=
         progress=progress, **settings)
 
 
+def diverged_run(error):
+    """The record of a run that stopped with a non-finite loss or parameters: its final
+    test loss counts as +inf, "diverged" holds the message (naming the step)."""
+    return {"diverged": str(error), "step": np.array([0]), "time": np.array([np.nan]),
+            "test_loss": np.array([np.inf]), "train_loss": np.array([np.nan]), "theta": None}
+
+
 def run_seeds(setting, seeds=SEEDS, methods=None, progress=None):
-    """{method: [result per seed]} with the page's step budgets."""
+    """{method: [result per seed]} with the page's step budgets; a run that diverges is
+    kept as ``diverged_run`` (a result, not a crash)."""
     methods = list(METHODS[check_setting(setting)]) if methods is None else methods
     out = {}
     for name in methods:
         out[name] = []
         for seed in seeds:
-            out[name].append(run_method(setting, name, seed=seed))
+            try:
+                out[name].append(run_method(setting, name, seed=seed))
+            except ValueError as error:
+                if "not finite" not in str(error):
+                    raise
+                out[name].append(diverged_run(error))
             if progress is not None:
                 progress()
     return out
 
 
+def completed(results):
+    """The runs of a list that did not diverge."""
+    return [r for r in results if "diverged" not in r]
+
+
 def final_test_losses(runs):
-    """{method: array of final test losses over the seeds}."""
+    """{method: array of final test losses over the seeds} (+inf for a diverged run)."""
     return {name: np.array([r["test_loss"][-1] for r in results]) for name, results in runs.items()}
 
 
 def seed_table(runs):
     """Text table: per method the steps, the median measured time, the final test loss
-    (median and range over the seeds)."""
-    lines = [f"{'method':<6} {'steps':>6} {'time [s]':>9}  {'test loss median':>16}  range over seeds"]
+    (median and range over the seeds; a diverged run counts as inf) and how many seeds
+    diverged."""
+    lines = [f"{'method':<6} {'steps':>6} {'time [s]':>9}  {'test loss median':>16}  "
+             f"{'range over seeds':<22} diverged"]
     for name, results in runs.items():
         losses = np.array([r["test_loss"][-1] for r in results])
-        seconds = np.median([r["time"][-1] for r in results])
-        lines.append(f"{name:<6} {results[0]['step'][-1]:>6} {seconds:>9.1f}  {np.median(losses):>16.3g}"
-                     f"  [{losses.min():.3g}, {losses.max():.3g}]")
+        done = completed(results)
+        steps = done[0]["step"][-1] if done else 0
+        seconds = np.median([r["time"][-1] for r in done]) if done else np.nan
+        lines.append(f"{name:<6} {steps:>6} {seconds:>9.1f}  {np.median(losses):>16.3g}  "
+                     f"{f'[{losses.min():.3g}, {losses.max():.3g}]':<22} "
+                     f"{len(results) - len(done)} of {len(results)}")
     return "\n".join(lines)
 
 
@@ -227,11 +255,14 @@ def jacobian_spectrum(setting, theta, batch):
 
 
 def plot_losses(axes, runs, title):
-    """Test loss against steps (axes[0]) and measured seconds (axes[1]), seed 0."""
+    """Test loss against steps (axes[0]) and measured seconds (axes[1]), the first seed
+    that did not diverge."""
     from .plotting import method_color
 
     for name, results in runs.items():
-        run = results[0]
+        if not completed(results):
+            continue
+        run = completed(results)[0]
         for ax, key in zip(axes, ("step", "time")):
             ax.plot(np.maximum(run[key], 1 if key == "step" else 1e-2), run["test_loss"],
                     color=method_color(name), label=name)
@@ -246,13 +277,15 @@ def plot_losses(axes, runs, title):
 
 def plot_controls(axes, setting, runs, state0):
     """Controls u(t), positions x₁(t), x₂(t) and the phase-space path (x₁, x₂) of one
-    test sample for every method (seed 0)."""
+    test sample for every method (the first seed that did not diverge)."""
     from .plotting import method_color
 
     system = SYSTEMS[setting]
     times = system.dt * np.arange(system.steps + 1)
     for name, results in runs.items():
-        controls, states = controls_and_states(setting, results[0]["theta"], state0)
+        if not completed(results):
+            continue
+        controls, states = controls_and_states(setting, completed(results)[0]["theta"], state0)
         color = method_color(name)
         axes[0].step(times[:-1], controls, where="post", color=color, label=name)
         axes[1].plot(times, states[:, 0], color=color, label=f"{name}")

@@ -463,8 +463,15 @@ def sip_control_step_kernel(physics, x, u, y_target, tau, mode="truncate", eta=1
     return jax.vmap(one)(x, u, y_target)
 
 
-def _control_loss_and_update(network, physics, method, mode, batch_size, unravel, theta,
-                             opt_state, xb, yb, hyper):
+def control_update_kernel(network, physics, method, mode, batch_size, unravel, theta,
+                          opt_state, xb, yb, hyper):
+    """One step of ``method`` on the batch (xb, yb): returns (batch loss, θ', Adam state').
+
+    "svd": θ' = θ − η V Λ^κ Uᵀ g on the joint Jacobian J = ∂y/∂θ (B·d_y, n_θ), with
+    g = ∂(mean_b ‖y_b − y*_b‖²)/∂y = 2(y − y*)/B row-stacked; "adam": Adam on the
+    batch-mean loss; "sip": Adam on mean_b ½‖u_b − stop_grad(u_b + Δu_b)‖² with Δu from
+    ``sip_control_step_kernel``. θ is flat (``unravel`` rebuilds the network's pytree);
+    hyper holds the floats kappa, tau, eta, lr. Assumes checked settings."""
     def outputs(t, xs):
         return jax.vmap(lambda x: physics(x, network(unravel(t), x)))(xs)
 
@@ -509,7 +516,7 @@ def control_chunk_program(network, physics, template, method, mode, batch_size, 
         key, k_batch = jax.random.split(key)
         idx = jax.random.randint(k_batch, (batch_size,), 0, hyper["x_train"].shape[0])
         xb, yb = hyper["x_train"][idx], hyper["y_train"][idx]
-        loss, theta, opt_state = _control_loss_and_update(
+        loss, theta, opt_state = control_update_kernel(
             network, physics, method, mode, batch_size, unravel, theta, opt_state, xb, yb, hyper)
         finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(theta))
         first_bad = jnp.where((first_bad < 0) & ~finite, count, first_bad)
@@ -551,11 +558,17 @@ def _template_params(template):
     return jax.tree_util.tree_unflatten(treedef, [jnp.zeros(s, jnp.float32) for s in shapes])
 
 
+@functools.lru_cache(maxsize=None)
+def _control_test_program(network, physics, template):
+    _, unravel = ravel_pytree(_template_params(template))
+    return jax.jit(lambda t, x, y: _control_test_loss(network, physics, unravel, t, x, y))
+
+
 def control_test_loss(network, physics, params, x_test, y_test):
     """Mean of ‖P(x, f(x; θ)) − y*‖² over a test set (x_test (N, ...), y_test (N, d_y))."""
-    theta, unravel = ravel_pytree(params)
-    return float(jax.jit(lambda t, x, y: _control_test_loss(network, physics, unravel, t, x, y))(
-        theta, jnp.asarray(x_test), jnp.asarray(y_test)))
+    theta, _ = ravel_pytree(params)
+    program = _control_test_program(network, physics, control_template(params))
+    return float(program(theta, jnp.asarray(x_test), jnp.asarray(y_test)))
 
 
 def train_control_network(network, physics, params, data, method, *, steps, chunk_steps,
@@ -631,6 +644,8 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
             raise ValueError(
                 f"{label}: training diverged, loss or parameters not finite at step "
                 f"{first_bad + 1}; lower eta or lr, or raise tau")
+        if not np.isfinite(float(test_loss)):
+            raise ValueError(f"{label}: the test loss is not finite after step {done}")
         for key, value in (("step", done), ("time", elapsed), ("test_loss", float(test_loss)),
                            ("train_loss", float(train_loss))):
             logs[key].append(value)
