@@ -25,7 +25,7 @@ from jax.flatten_util import ravel_pytree
 from ._checks import check_choice, check_positive_int
 from .models import init_mlp_glorot, mlp_apply
 from .physics import LINEAR_CHAIN, PAPER_OSCILLATORS, oscillator_data, oscillator_simulate_kernel
-from .training import control_sample_loss_kernel, train_control_network
+from .training import train_control_network
 from .updates import batch_jacobian_kernel, svd_power_update_kernel
 
 PAGE = "hig-oscillators"
