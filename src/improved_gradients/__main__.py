@@ -11,7 +11,7 @@ from . import machine
 # The pinned machine configuration (README, "Reproducibility"), before JAX is imported.
 machine.apply_pins()
 
-from . import hig_experiments, sip_experiments  # noqa: E402
+from . import hig_experiments, hig_oscillators_experiments, sip_experiments  # noqa: E402
 
 
 def main(argv=None):
@@ -19,6 +19,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     sip_experiments.add_commands(commands)
     hig_experiments.add_commands(commands)
+    hig_oscillators_experiments.add_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

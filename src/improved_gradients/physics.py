@@ -262,3 +262,151 @@ def crux_squared_inverse(y, alpha):
     check_finite("y", y)
     y = jnp.asarray(y)
     return toy_inverse(jnp.stack([y[0], y[1] / alpha]))
+
+
+# Page 6: coupled oscillators (Schnell et al. 2022, nonlinear oscillators; the source
+# book's linear variant). A chain of masses with state s = (x_1..x_n, v_1..v_n):
+#   ẋ_i = v_i,
+#   v̇_i = −x_i + Σ_{j = i±1} [a (x_j − x_i) + c (x_j − x_i)³] + δ_{i,n} · gain · u(t)
+# (free ends: a missing neighbour contributes nothing), integrated with classical RK4,
+# the control piecewise constant (one value u_k per step, held over the four stages).
+# ---------------------------------------------------------------------------------------
+
+import dataclasses  # noqa: E402  (kept inside the page's block)
+
+
+@dataclasses.dataclass(frozen=True)
+class OscillatorSystem:
+    """One setting of the controlled oscillator chain: ``masses`` masses, linear coupling
+    strength ``linear`` (a), cubic coupling ``cubic`` (c), control ``gain`` on the last
+    mass, ``steps`` RK4 steps of length ``dt``. Hashable, so it can be a static argument."""
+
+    masses: int = 2
+    linear: float = 0.0
+    cubic: float = 1.0
+    gain: float = 3.0
+    steps: int = 96
+    dt: float = 0.125
+
+    def __post_init__(self):
+        check_positive_int("masses", self.masses)
+        check_positive_int("steps", self.steps)
+        check_positive("dt", self.dt)
+        for name in ("linear", "cubic", "gain"):
+            value = getattr(self, name)
+            try:
+                finite = np.isfinite(float(value))
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+    @property
+    def state_size(self):
+        return 2 * self.masses
+
+    @property
+    def horizon(self):
+        return self.steps * self.dt
+
+
+# The paper's system (cubic coupling 1, gain 3, 96 steps of 0.125) and the source book's
+# linear chain (coupling 0.2·L, gain 1, 24 steps of 0.5): two settings of one simulator.
+PAPER_OSCILLATORS = OscillatorSystem(masses=2, linear=0.0, cubic=1.0, gain=3.0, steps=96, dt=0.125)
+LINEAR_CHAIN = OscillatorSystem(masses=2, linear=0.2, cubic=0.0, gain=1.0, steps=24, dt=0.5)
+
+
+def oscillator_rhs_kernel(system, state, u):
+    """ṡ = f(s, u) for states of shape (..., 2n) and controls u of shape (...)."""
+    n = system.masses
+    x, v = state[..., :n], state[..., n:]
+    difference = x[..., 1:] - x[..., :-1]  # x_{i+1} − x_i
+    pull = system.linear * difference + system.cubic * difference**3
+    zero = jnp.zeros_like(x[..., :1])
+    # pull from the right neighbour (x_{i+1} − x_i) minus the pull on the right neighbour
+    coupling = jnp.concatenate([pull, zero], axis=-1) - jnp.concatenate([zero, pull], axis=-1)
+    control = jnp.zeros_like(x).at[..., -1].set(system.gain * u)
+    return jnp.concatenate([v, -x + coupling + control], axis=-1)
+
+
+def oscillator_rk4_step_kernel(system, state, u, dt):
+    """One classical RK4 step of length dt with the control u held over all four stages."""
+    k1 = oscillator_rhs_kernel(system, state, u)
+    k2 = oscillator_rhs_kernel(system, state + 0.5 * dt * k1, u)
+    k3 = oscillator_rhs_kernel(system, state + 0.5 * dt * k2, u)
+    k4 = oscillator_rhs_kernel(system, state + dt * k3, u)
+    return state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+def oscillator_simulate_kernel(system, state0, controls, trajectory=False):
+    """s_T = P(s_0; u) by ``system.steps`` RK4 steps (one lax.scan); state0: (..., 2n),
+    controls: (..., steps). Returns s_T (..., 2n), or with ``trajectory`` all states
+    (..., steps + 1, 2n), s_0 included. Assumes checked shapes and a valid system."""
+    import jax
+
+    def step(state, u):
+        new = oscillator_rk4_step_kernel(system, state, u, system.dt)
+        return new, new if trajectory else None
+
+    final, states = jax.lax.scan(step, state0, jnp.moveaxis(controls, -1, 0))
+    if not trajectory:
+        return final
+    return jnp.concatenate([state0[..., None, :], jnp.moveaxis(states, 0, -2)], axis=-2)
+
+
+def check_oscillator_system(system):
+    """Raise ValueError unless ``system`` is an ``OscillatorSystem``."""
+    if not isinstance(system, OscillatorSystem):
+        raise ValueError(f"system must be an OscillatorSystem (e.g. PAPER_OSCILLATORS or "
+                         f"LINEAR_CHAIN), got {system!r}")
+    return system
+
+
+def oscillator_simulate(system, state0, controls, trajectory=False):
+    """Integrate the controlled chain: s_0 of shape (..., 2n) with controls (..., steps).
+
+    Returns the final state s_T, shape (..., 2n); with ``trajectory=True`` every state,
+    shape (..., steps + 1, 2n), s_0 first. The leading (batch) shapes of state0 and
+    controls must agree. Raises ValueError for a wrong shape, a control sequence whose
+    length is not ``system.steps``, or non-finite input.
+    """
+    check_oscillator_system(system)
+    state0, controls = jnp.asarray(state0), jnp.asarray(controls)
+    if state0.ndim < 1 or state0.shape[-1] != system.state_size:
+        raise ValueError(f"state0 must have shape (..., {system.state_size}) = (x_1..x_n, "
+                         f"v_1..v_n) for {system.masses} masses, got {state0.shape}")
+    if controls.ndim < 1 or controls.shape[-1] != system.steps:
+        raise ValueError(f"controls must hold one value per time step, shape (..., "
+                         f"{system.steps}), got {controls.shape}")
+    check_shape("controls (leading shape of state0)", controls, state0.shape[:-1] + (None,))
+    check_finite("state0", state0)
+    check_finite("controls", controls)
+    return oscillator_simulate_kernel(system, state0, controls, trajectory=trajectory)
+
+
+def oscillator_sample_loss_kernel(final, target):
+    """Per-sample loss ‖s_T − s*‖² (sum of squares over the state); (..., 2n) -> (...)."""
+    return jnp.sum((final - target) ** 2, axis=-1)
+
+
+def oscillator_energy_kernel(system, state):
+    """E = Σ ½(x_i² + v_i²) + Σ_bonds [a/2 d² + c/4 d⁴], d = x_{i+1} − x_i: conserved
+    by the uncontrolled chain (u = 0); (..., 2n) -> (...)."""
+    n = system.masses
+    x, v = state[..., :n], state[..., n:]
+    d = x[..., 1:] - x[..., :-1]
+    bonds = jnp.sum(0.5 * system.linear * d**2 + 0.25 * system.cubic * d**4, axis=-1)
+    return 0.5 * jnp.sum(x**2 + v**2, axis=-1) + bonds
+
+
+def oscillator_data(seed, n_train, n_test, system=PAPER_OSCILLATORS):
+    """Initial states s_0 ~ U[0, 1)^(2n), seeded: (train, test) of shapes (n_train, 2n)
+    and (n_test, 2n). The target of each sample is its own initial state."""
+    import jax
+
+    n_train = check_positive_int("n_train", n_train)
+    n_test = check_positive_int("n_test", n_test)
+    check_oscillator_system(system)
+    k_train, k_test = jax.random.split(jax.random.PRNGKey(seed))
+    return (jax.random.uniform(k_train, (n_train, system.state_size)),
+            jax.random.uniform(k_test, (n_test, system.state_size)))
