@@ -1,6 +1,7 @@
 """Unit tests of the discussion page's assembly, with fake experiments modules (the real
 ones belong to the other pages)."""
 
+import json
 import math
 import sys
 import types
@@ -8,13 +9,26 @@ import types
 import pytest
 
 from improved_gradients import discussion_experiments as discussion
+from improved_gradients import reference
+
+
+@pytest.fixture(autouse=True)
+def reference_folder(tmp_path, monkeypatch):
+    """Costs are read from the pages' stored references: a private folder for them."""
+    monkeypatch.setattr(reference, "REFERENCE_DIR", tmp_path)
+    return tmp_path
 
 
 def fake_module(name, page, rows, costs):
+    """A page module whose page recorded ``costs`` with its references."""
     module = types.ModuleType(f"improved_gradients.{name}")
     module.PAGE = page
     module.discussion_summary = lambda: [dict(row) for row in rows]
     module.measure_cost_per_update = lambda repeats=3: dict(costs)
+    if page and costs:
+        (reference.REFERENCE_DIR / f"{page}.json").write_text(json.dumps({
+            "quantities": {}, "costs": {"seconds_per_update": costs, "machine": "test CPU",
+                                        "date": "2026-11-25"}}))
     return module
 
 
@@ -111,13 +125,35 @@ def test_bad_rows_are_refused(change, match):
         discussion.check_row(bad, "sip-training")
 
 
-@pytest.mark.parametrize("costs, match", [({"SIP": 1.0}, "'Adam'"),
-                                          ({"Adam": 1.0, "SIP": -1.0}, "positive number"),
-                                          ({"Adam": math.inf}, "positive number")])
-def test_bad_costs_are_refused(monkeypatch, costs, match):
-    module = fake_module("fake_cost", "p", [row("a", "Adam", 1.0)], costs)
-    with pytest.raises(ValueError, match=match):
+def test_recorded_costs_without_adam_are_refused():
+    module = fake_module("fake_cost", "p", [row("a", "Adam", 1.0)], {"SIP": 1.0})
+    with pytest.raises(ValueError, match="'Adam'"):
         discussion.measure_costs([module])
+
+
+def test_a_page_without_recorded_costs_has_none():
+    module = fake_module("fake_toy", "toy", [row("a", "GD", 1.0)], {})
+    assert discussion.measure_costs([module]) == {"toy": {}}
+    assert discussion.experiment_table(discussion.summary_rows([module]),
+                                       {"toy": {}})[0]["cost"] is None
+
+
+@pytest.mark.parametrize("costs, match", [({}, "non-empty dict"),
+                                          ({"Adam": 1.0, "SIP": -1.0}, "positive and finite"),
+                                          ({"Adam": math.inf}, "positive and finite"),
+                                          ({"Adam": "fast"}, "must be a number")])
+def test_bad_costs_are_refused_when_recorded(costs, match):
+    with pytest.raises(ValueError, match=match):
+        reference.record_costs("p", costs)
+
+
+def test_costs_are_stored_only_when_references_are_written(monkeypatch):
+    monkeypatch.setenv(reference.MODE_VARIABLE, "check")
+    reference.record_costs("p", {"Adam": 1e-3, "SIP": 2e-3})
+    assert reference.recorded_costs("p") is None
+    monkeypatch.setenv(reference.MODE_VARIABLE, "write")
+    reference.record_costs("p", {"Adam": 1e-3, "SIP": 2e-3})
+    assert reference.recorded_costs("p")["seconds_per_update"] == {"Adam": 1e-3, "SIP": 2e-3}
 
 
 def test_module_without_page_or_rows(monkeypatch):

@@ -23,6 +23,7 @@ import numpy as np
 import optax
 
 from . import updates
+from .reference import recorded_costs
 from ._checks import check_positive_int
 
 PAGE = "discussion"
@@ -116,25 +117,29 @@ def summary_rows(modules):
     return rows
 
 
-def measure_costs(modules, repeats=3):
-    """{page: {method: seconds per update}} from every module, measured on this machine."""
-    repeats = check_positive_int("repeats", repeats)
+def measure_costs(modules):
+    """{page: {method: seconds per update}}: the costs each page measured side by side and
+    stored with its references when they were written (``reference.record_costs``), so
+    this page measures nothing itself; {} for a page that records none (the toy)."""
     costs = {}
     for module in modules:
         page = page_name(module)
-        measured = module.measure_cost_per_update(repeats=repeats)
-        if measured == {}:  # a page whose per-update time says nothing (the toy)
-            costs[page] = {}
-            continue
-        if not isinstance(measured, dict) or BASELINE not in measured:
-            raise ValueError(f"{page}: measure_cost_per_update() must return a dict with "
-                             f"{BASELINE!r}, got {measured!r}")
-        for method, seconds in measured.items():
-            if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0:
-                raise ValueError(f"{page}: the cost of {method} must be a positive number of "
-                                 f"seconds, got {seconds!r}")
+        stored = recorded_costs(page)
+        measured = {} if stored is None else stored["seconds_per_update"]
+        if measured and BASELINE not in measured:
+            raise ValueError(f"{page}: the recorded costs must include {BASELINE!r}, got {measured!r}")
         costs[page] = {method: float(seconds) for method, seconds in measured.items()}
     return costs
+
+
+def cost_provenance(modules):
+    """{page: "machine, date"} of the recorded costs."""
+    provenance = {}
+    for module in modules:
+        stored = recorded_costs(page_name(module))
+        if stored is not None:
+            provenance[page_name(module)] = f"{stored['machine']}, {stored['date']}"
+    return provenance
 
 
 def relative_costs(costs):

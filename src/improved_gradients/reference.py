@@ -181,6 +181,34 @@ def check_outcomes(page, values, *, absolute=()):
     return OutcomeCheck(page, rows, mode)
 
 
+def record_costs(page, seconds_per_update):
+    """Store a page's measured seconds per update ({method: seconds}) with its references,
+    in "write" mode only (``make notebooks``), with the machine that measured them; the
+    discussion page reads them from there. Timings are never checked. Returns the dict."""
+    if not isinstance(seconds_per_update, dict) or not seconds_per_update:
+        raise ValueError("seconds_per_update must be a non-empty dict {method: seconds}")
+    costs = {}
+    for method, seconds in seconds_per_update.items():
+        try:
+            costs[str(method)] = float(seconds)
+        except (TypeError, ValueError):
+            raise ValueError(f"the cost of {method!r} must be a number, got {seconds!r}") from None
+        if not math.isfinite(costs[str(method)]) or costs[str(method)] <= 0:
+            raise ValueError(f"the cost of {method!r} must be positive and finite, got {seconds!r}")
+    if _mode() == "write":
+        stored = load_references(page)
+        stored["costs"] = {"seconds_per_update": costs, "machine": machine.describe(),
+                           "date": datetime.date.today().isoformat()}
+        _save(page, stored)
+    return seconds_per_update
+
+
+def recorded_costs(page):
+    """{"seconds_per_update": {method: seconds}, "machine", "date"} as stored by
+    ``record_costs``, or None if the page recorded none."""
+    return load_references(page).get("costs")
+
+
 def _record(page, numbers, absolute):
     path = os.environ.get(RECORD_VARIABLE)
     if not path:
