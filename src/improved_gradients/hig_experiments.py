@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 
-from ._checks import check_positive_int
+from ._checks import (check_choice, check_int, check_number, check_positive_int, check_seed,
+                      int_in_range, positive_int)
 from .physics import HIG_PROBE_X, hig_data, hig_target
 from .training import train_hig_toy
 
@@ -50,6 +51,21 @@ ZERO_OUTPUT_LOSS = 0.5 * (0.5 - np.sin(12.0) / 24.0) + 0.5 * (0.5 + np.sin(18.0)
 Y1_ONLY_LOSS = 0.5 * (0.5 + np.sin(18.0) / 36.0)
 
 
+def _check_list(name, values, check):
+    """A non-empty list/tuple of values, each passing ``check(name, value)``."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__") or not len(values):
+        raise ValueError(f"{name} must be a non-empty list, got {values!r}")
+    return [check(name, value) for value in values]
+
+
+def _check_kappa(name, kappa):
+    return check_number(name, kappa, -1.0, 1.0)
+
+
+def _check_tau(name, tau):
+    return check_number(name, tau, 0.0, 1.0, low_open=True, high_open=True)
+
+
 def toy_data():
     """The page's fixed data: (x_train, y_train, x_val, y_val), see ``physics.hig_data``."""
     return hig_data(DATA_SEED, N_TRAIN, N_VAL)
@@ -83,6 +99,10 @@ def run_comparison(lam, time_budget=TIME_BUDGET, data=None):
 
 def value_at_step(run, key, step):
     """The logged ``run[key]`` at training step ``step`` (which must be a logged step)."""
+    if not isinstance(run, dict) or "step" not in run:
+        raise ValueError(f"run must be a result of train_hig_toy / run_method, got {type(run).__name__}")
+    check_choice("key", key, [name for name in run if name not in ("step", "theta")])
+    step = check_int("step", step, low=0)
     where = np.flatnonzero(run["step"] == step)
     if where.size == 0:
         raise ValueError(f"step {step} was not logged; logged steps run to {run['step'][-1]}")
@@ -96,6 +116,12 @@ def run_seeds(comparisons, seeds=SEEDS, data=None):
     deterministic); the other seeds are trained here. Returns {(λ, method): {"val_loss",
     "act_mean", "act_std": arrays over seeds, "steps"}}; Adam also reports its loss after
     the HIG step count as "val_loss_short"."""
+    seeds = _check_list("seeds", seeds, check_seed)
+    if not isinstance(comparisons, dict) or any(
+            not isinstance(comparisons.get(lam), dict) or set(METHODS) - set(comparisons[lam])
+            for lam in LAMBDAS):
+        raise ValueError(f"comparisons must be {{λ: {{method: result}}}} from run_comparison for "
+                         f"every λ in {LAMBDAS} and method in {tuple(METHODS)}")
     data = toy_data() if data is None else data
     table = {}
     for lam in LAMBDAS:
@@ -115,6 +141,10 @@ def run_seeds(comparisons, seeds=SEEDS, data=None):
 def summary_table(seed_results):
     """One text row per λ and method: final loss median [min, max] over the seeds, the
     medians of the final activation mean and std, and the steps taken."""
+    if not isinstance(seed_results, dict) or not seed_results or any(
+            not isinstance(entry, dict) or {"val_loss", "act_mean", "act_std", "steps"} - set(entry)
+            for entry in seed_results.values()):
+        raise ValueError("seed_results must be the non-empty dict of run_seeds")
     lines = [f"{'λ':>5} {'method':<6} {'steps':>6}  {'loss median':>11}  {'range over seeds':<21}"
              f" {'act. mean':>9} {'act. std':>8}"]
     for (lam, name), entry in seed_results.items():
@@ -128,6 +158,8 @@ def summary_table(seed_results):
 
 def run_kappa_sweep(lam=0.01, kappas=KAPPAS, steps=SWEEP_STEPS, data=None):
     """The SVD family Δθ = −η V Λ^κ Uᵀ g for each κ with HIG's τ, η and batch; {κ: result}."""
+    _check_list("kappas", kappas, _check_kappa)
+    steps = check_positive_int("steps", steps)
     data = toy_data() if data is None else data
     return {kappa: run_method("HIG", lam, steps=steps, data=data, kappa=kappa) for kappa in kappas}
 
@@ -135,6 +167,9 @@ def run_kappa_sweep(lam=0.01, kappas=KAPPAS, steps=SWEEP_STEPS, data=None):
 def run_gn_tau_sweep(taus=GN_TAUS, seeds=TAU_SEEDS, steps=TAU_STEPS, data=None):
     """GN's final loss for every τ, λ and seed: {(λ, τ): array over seeds} (plus activations
     under ("act_std", λ, τ))."""
+    _check_list("taus", taus, _check_tau)
+    _check_list("seeds", seeds, check_seed)
+    steps = check_positive_int("steps", steps)
     data = toy_data() if data is None else data
     out = {}
     for lam in LAMBDAS:
@@ -148,6 +183,10 @@ def run_gn_tau_sweep(taus=GN_TAUS, seeds=TAU_SEEDS, steps=TAU_STEPS, data=None):
 def gn_tau_table(sweep, taus=GN_TAUS):
     """Text table of GN's final loss per τ and λ (one column per seed) and the median std
     of the hidden activations (a std near 0 means saturated units)."""
+    _check_list("taus", taus, _check_tau)
+    if not isinstance(sweep, dict) or any((lam, tau) not in sweep or ("act_std", lam, tau) not in sweep
+                                          for lam in LAMBDAS for tau in taus):
+        raise ValueError("sweep must be the dict of run_gn_tau_sweep, with every λ and tau of taus")
     seeds = len(next(iter(sweep.values())))
     width = 9 * seeds
     lines = [f"{'τ':>7}  " + "  ".join(f"{'λ = ' + format(lam, 'g') + ': loss per seed':<{width}} {'act. std':>8}"
@@ -162,6 +201,8 @@ def gn_tau_table(sweep, taus=GN_TAUS):
 def run_clamp_comparison(lam=0.01, taus=CLAMP_TAUS, steps=SWEEP_STEPS, data=None):
     """Truncation against clamping for HIG (κ = −½) and GN (κ = −1) at each τ:
     {(method, τ, mode): result}."""
+    _check_list("taus", taus, _check_tau)
+    steps = check_positive_int("steps", steps)
     data = toy_data() if data is None else data
     out = {}
     for name, kappa in (("HIG", -0.5), ("GN", -1.0)):
@@ -180,6 +221,7 @@ def run_clamp_comparison(lam=0.01, taus=CLAMP_TAUS, steps=SWEEP_STEPS, data=None
 def measure_step_time(name, *, steps, repeats=3, lam=0.01, data=None, **overrides):
     """Measured seconds per training step of one method (compilation excluded; best of
     ``repeats`` runs of ``steps`` steps fused in one chunk)."""
+    check_choice("name", name, METHODS)
     steps = check_positive_int("steps", steps)
     repeats = check_positive_int("repeats", repeats)
     data = toy_data() if data is None else data
@@ -214,6 +256,10 @@ def measure_decomposition_times(rows, cols, steps=1000, repeats=3):
 
     from .updates import svd_power_update_kernel
 
+    rows, cols = check_positive_int("rows", rows), check_positive_int("cols", cols)
+    steps, repeats = check_positive_int("steps", steps), check_positive_int("repeats", repeats)
+    if cols > rows:
+        raise ValueError(f"cols ({cols}) must not exceed rows ({rows}): the routes time a tall Jacobian")
     matrix = jax.random.normal(jax.random.PRNGKey(0), (rows, cols))
     g = jax.random.normal(jax.random.PRNGKey(1), (rows,))
 
@@ -255,7 +301,8 @@ def svd_cost_model(batch_size, hidden):
     """Flop-count proxy m·n·min(m, n) of the update's decomposition (the Gram matrix of the
     shorter side, then its k³ eigendecomposition, k = min(m, n)), the same order as a thin
     SVD: m = 2·B rows, n = 4·hidden + 2 parameters of the 1 → hidden → 2 network."""
-    m, n = 2 * batch_size, 4 * hidden + 2
+    m = 2 * check_positive_int("batch_size", batch_size)
+    n = 4 * check_positive_int("hidden", hidden) + 2
     return m * n * min(m, n)
 
 
@@ -263,6 +310,11 @@ def measure_hig_growth(batch_sizes, widths, steps=200, repeats=2, data=None):
     """HIG's measured per-step seconds as B grows (width 7) and as the hidden width grows
     (B = 128): returns two lists of (size, n_params, seconds, cost model)."""
     data = toy_data() if data is None else data
+    for name, sizes in (("batch_sizes", batch_sizes), ("widths", widths)):
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__") or not len(sizes):
+            raise ValueError(f"{name} must be a non-empty list of positive integers, got {sizes!r}")
+        for size in sizes:
+            check_positive_int(name, size)
     by_batch = []
     for batch in batch_sizes:
         seconds = measure_step_time("HIG", steps=steps, repeats=repeats, data=data, batch_size=batch)
@@ -277,6 +329,11 @@ def measure_hig_growth(batch_sizes, widths, steps=200, repeats=2, data=None):
 def growth_table(rows, size_name):
     """Text table of measured per-step time against the SVD cost model, both relative to
     the first row."""
+    if not isinstance(rows, (list, tuple)) or not rows or any(len(row) != 4 for row in rows):
+        raise ValueError("rows must be a non-empty list of (size, n_params, seconds, cost) "
+                         f"from measure_hig_growth, got {rows!r}")
+    if not all(row[2] > 0 and row[3] > 0 for row in rows):
+        raise ValueError(f"rows must hold positive seconds and costs, got {rows!r}")
     lines = [f"{size_name:>6} {'params':>6} {'µs/step':>8} {'× first':>8} {'model × first':>13}"]
     t0, c0 = rows[0][2], rows[0][3]
     for size, n_params, seconds, cost in rows:
@@ -320,12 +377,17 @@ def add_commands(subparsers):
         description="Per-step time of HIG, GN and Adam on the HIG toy, measured side by side, and "
                     "HIG's per-step time as the batch and the hidden width grow. Run it as "
                     "OPENBLAS_NUM_THREADS=1 python -m improved_gradients hig-bench, like the page.")
-    bench.add_argument("--steps", type=int, default=2000,
-                       help="steps per timing of the three methods (default %(default)s)")
-    bench.add_argument("--growth-steps", type=int, default=200,
-                       help="steps per timing of the growth study (default %(default)s)")
-    bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64, 128, 256, 512])
-    bench.add_argument("--widths", type=int, nargs="+", default=[7, 16, 32, 64, 128, 256])
+    bench.add_argument("--steps", type=positive_int(10**6), default=2000,
+                       help="steps per timing of the three methods, in [1, 10^6] (default %(default)s)")
+    bench.add_argument("--growth-steps", type=positive_int(10**6), default=200,
+                       help="steps per timing of the growth study, in [1, 10^6] (default %(default)s)")
+    bench.add_argument("--repeats", type=positive_int(1000), default=3,
+                       help="timed runs per method, in [1, 1000] (default %(default)s)")
+    bench.add_argument("--batch-sizes", type=int_in_range(1, 8192), nargs="+",
+                       default=[16, 32, 64, 128, 256, 512],
+                       help="batch sizes of the growth study, each in [1, 8192]")
+    bench.add_argument("--widths", type=int_in_range(1, 4096), nargs="+",
+                       default=[7, 16, 32, 64, 128, 256],
+                       help="hidden widths of the growth study, each in [1, 4096]")
     bench.set_defaults(run=benchmark)
 
