@@ -335,10 +335,10 @@ def svd_power_update(jacobian, g, kappa, tau, eta=1.0, mode="truncate"):
     zero J or g has no direction to follow and gives Δθ = 0 (the pseudo-inverse of the
     zero matrix is zero); an empty J (m = 0 or n = 0) raises ValueError.
     """
-    jacobian = check_array("jacobian (a matrix B·dim_y × n_params)", jacobian, (None, None), min_size=1)
-    if jacobian.shape[1] < 1:
-        raise ValueError(f"jacobian (a matrix B·dim_y × n_params) must have at least one column, "
-                         f"got shape {jacobian.shape}")
+    jacobian = check_array("jacobian", jacobian)
+    if jacobian.ndim != 2 or 0 in jacobian.shape:
+        raise ValueError(f"jacobian must be a non-empty matrix (B·dim_y, n_params), got shape "
+                         f"{jacobian.shape}")
     g = check_array("g (stacked like the Jacobian's rows)", g, (jacobian.shape[0],))
     jacobian = jnp.asarray(jacobian)
     g = jnp.asarray(g, jacobian.dtype)
