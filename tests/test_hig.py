@@ -248,7 +248,7 @@ def small_data():
 
 
 def test_training_smoke_and_determinism(small_data):
-    runs = [training.train_hig_toy(small_data, 0.01, "svd", steps=200, log_every=50,
+    runs = [hig_experiments.train_hig_toy(small_data, 0.01, "svd", steps=200, log_every=50,
                                    batch_size=32, kappa=-0.5, tau=1e-5) for _ in range(2)]
     run = runs[0]
     assert run["step"].tolist() == [0, 50, 100, 150, 200]
@@ -257,20 +257,20 @@ def test_training_smoke_and_determinism(small_data):
     assert np.all(np.diff(run["time"]) > 0)
     for key in ("val_loss", "act_mean", "act_std", "probe", "theta"):
         np.testing.assert_array_equal(run[key], runs[1][key])
-    adam = training.train_hig_toy(small_data, 1.0, "adam", steps=200, log_every=100,
+    adam = hig_experiments.train_hig_toy(small_data, 1.0, "adam", steps=200, log_every=100,
                                   batch_size=64, lr=1e-2)
     assert adam["val_loss"][-1] < adam["val_loss"][0]
 
 
 def test_training_time_budget_extends_beyond_deterministic_steps(small_data):
-    run = training.train_hig_toy(small_data, 1.0, "adam", steps=100, log_every=100,
+    run = hig_experiments.train_hig_toy(small_data, 1.0, "adam", steps=100, log_every=100,
                                  batch_size=16, time_budget=0.05, max_steps=500)
     assert 100 <= run["step"][-1] <= 500
 
 
 def test_training_reports_divergence_with_step(small_data):
     with pytest.raises(ValueError, match=r"not finite at step \d+"):
-        training.train_hig_toy(small_data, 1.0, "adam", steps=100, log_every=50,
+        hig_experiments.train_hig_toy(small_data, 1.0, "adam", steps=100, log_every=50,
                                batch_size=16, lr=1e30)
 
 
@@ -290,13 +290,13 @@ def test_training_rejects_bad_settings(small_data, kwargs, message):
     settings.update(kwargs)
     lam, method = settings.pop("lam"), settings.pop("method")
     with pytest.raises(ValueError, match=message):
-        training.train_hig_toy(small_data, lam, method, **settings)
+        hig_experiments.train_hig_toy(small_data, lam, method, **settings)
 
 
 def test_training_rejects_bad_data_shape(small_data):
     x_train, y_train, x_val, y_val = small_data
     with pytest.raises(ValueError, match="y_train"):
-        training.train_hig_toy((x_train, y_train[:10], x_val, y_val), 1.0, "svd", steps=10,
+        hig_experiments.train_hig_toy((x_train, y_train[:10], x_val, y_val), 1.0, "svd", steps=10,
                                log_every=10, batch_size=4)
 
 

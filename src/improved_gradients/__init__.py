@@ -8,6 +8,47 @@ One module per concept:
 - ``models``: small MLPs in plain JAX.
 - ``training``: jitted training loops fused with ``lax.scan``.
 - ``plotting``: one figure style and one colour per method for every page.
+
+Boundary policy (bad input)
+---------------------------
+Entry points are what the pages, Colab readers and the command line call: every public
+function without ``_kernel`` in its name, e.g. ``physics.sin_loss``, ``updates.newton_step``,
+``updates.svd_power_update``, ``training.train_hig_toy``, ``training.run_sin_sweep`` and the
+experiment modules' functions. They validate fully and raise ``ValueError`` naming the
+argument and what is allowed: the type (real numbers, not strings or complex values;
+functions where a function is wanted), the shape (``(2,)`` or ``(..., 2)``: an extra
+coordinate is an error, never silently ignored), ranges (step sizes, ξ, λ, τ positive;
+κ in [−1, 1]; seeds in [0, 2³² − 1]; counts >= 1), finiteness (no NaN or infinity in
+any array or number) and names (the message lists the known ones: methods ``SIP, Adam,
+SGD, Adadelta, Adagrad, RMSprop`` (sin benchmark), ``svd, adam`` (HIG toy loop), ``Adam,
+GN, HIG`` (HIG page), modes ``truncate, clamp``, proxy norms ``l1, l2``). Integer and
+boolean arrays are promoted to float (the result is the same as for the same floats).
+Empty batches are errors (their mean would be NaN).
+
+Degenerate cases of the update rules: a singular Hessian (``newton_step``,
+``inverse_simulator_step``) raises ValueError naming it, with its eigenvalues; a zero
+Jacobian or zero g in ``svd_power_update`` gives the documented zero step (the
+pseudo-inverse of zero); a training loop (``iterate``, ``optax_trajectory``,
+``run_sin_sweep``, ``train_hig_toy``, the timings) that meets a non-finite loss or
+parameter raises ``TrainingDiverged`` (a ValueError) naming the step and the method, and
+the command line reports it as an error with exit status 1.
+
+Kernels (``*_kernel``: ``sin_physics_kernel``, ``sip_inverse_step_kernel``,
+``svd_power_update_kernel``, ...) are the numerical cores the jitted loops call. They
+check nothing about values (NaN in, NaN out) and their docstrings state the formula, the
+shapes and what they assume. Kernel-level helpers used under jit (``rotate``,
+``symmetric_eigh``, ``saddle_free_newton_direction``, ``sip_proxy_loss``, ``mlp_apply``,
+``mlp_hidden``) check what is known when tracing: types, shapes and names.
+
+All checks (``_checks.py``) are trace-safe: under jit/vmap/grad they check shapes, dtypes
+and names once per compilation and skip value checks, so they cost nothing inside a
+jitted training loop (the compiled programs are unchanged by them).
+
+The command line checks its arguments when parsing (argparse ``type=`` factories in
+``_checks``: ``positive_int``, ``int_in_range``, ``float_in_range``,
+``writable_directory``): a bad value is a usage error, exit status 2, stating the allowed
+range, before any computation. ``tests/test_bad_input.py`` holds one table row per entry
+point with the kinds of bad values it must reject.
 """
 
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ exactly the experiment code the notebooks call.
 """
 
 import argparse
+import sys
 
 from . import machine
 
@@ -12,6 +13,7 @@ from . import machine
 machine.apply_pins()
 
 from . import hig_experiments, hig_oscillators_experiments, sip_experiments  # noqa: E402
+from ._checks import TrainingDiverged  # noqa: E402
 
 
 def main(argv=None):
@@ -21,7 +23,17 @@ def main(argv=None):
     hig_experiments.add_commands(commands)
     hig_oscillators_experiments.add_commands(commands)
     args = parser.parse_args(argv)
-    return args.run(args)
+    check = getattr(args, "check", None)
+    if check is not None:  # a command's cross-argument checks: a usage error (exit status 2)
+        try:
+            check(args)
+        except ValueError as error:
+            parser.error(f"{args.command}: {error}")
+    try:
+        return args.run(args)
+    except TrainingDiverged as error:  # a run that diverged: the command fails, naming it
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

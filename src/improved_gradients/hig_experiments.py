@@ -16,7 +16,8 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_choice, check_positive, check_positive_int, check_shape
+from ._checks import (TrainingDiverged, check_array, check_choice, check_int, check_number,
+                      check_positive, check_positive_int, check_seed, int_in_range, positive_int)
 from .models import init_mlp_glorot, mlp_apply, mlp_hidden
 from .physics import HIG_PROBE_X, hig_data, hig_physics_kernel, hig_sample_loss_kernel, hig_target
 from .plotting import METHOD_COLORS, START_STYLE, TARGET_STYLE, diagram_arrow, diagram_box, method_color
@@ -142,6 +143,7 @@ def _hig_chunk_program(hidden, method, mode, batch_size, chunk_steps, n_train, n
 
 def hig_toy_init(seed, hidden=7):
     """Glorot-uniform 1 → hidden (tanh) → 2 network as a flat vector; returns (θ0, unravel)."""
+    seed = check_seed("seed", seed)
     hidden = check_positive_int("hidden", hidden)
     return ravel_pytree(init_mlp_glorot(jax.random.PRNGKey(seed), [1, hidden, 2]))
 
@@ -169,6 +171,9 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     first step whose loss or parameters are not finite.
     """
     check_choice("method", method, HIG_METHODS)
+    check_choice("mode", mode, ("truncate", "clamp"))
+    seed = check_seed("seed", seed)
+    hidden = check_positive_int("hidden", hidden)
     lam = check_positive("lam", lam)
     steps = check_positive_int("steps", steps)
     log_every = check_positive_int("log_every", log_every)
@@ -178,15 +183,17 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     if time_budget is not None:
         time_budget = check_positive("time_budget", time_budget)
         max_steps = check_positive_int("max_steps", max_steps if max_steps is not None else 100 * steps)
-    x_train, y_train, x_val, y_val = (jnp.asarray(a, dtype=jnp.float32) for a in data)
-    check_shape("x_train", x_train, (None, 1))
-    check_shape("y_train", y_train, (x_train.shape[0], 2))
-    check_shape("x_val", x_val, (None, 1))
-    check_shape("y_val", y_val, (x_val.shape[0], 2))
-    if method == "svd":
-        kappa, tau, eta = check_svd_setting(kappa, tau, eta, mode)
-    else:
-        lr = check_positive("lr", lr)
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise ValueError("data must be the tuple (x_train, y_train, x_val, y_val) of "
+                         f"physics.hig_data, got {type(data).__name__}")
+    x_train = check_array("x_train (data[0])", data[0], (None, 1), min_size=1)
+    y_train = check_array("y_train (data[1])", data[1], (x_train.shape[0], 2))
+    x_val = check_array("x_val (data[2])", data[2], (None, 1), min_size=1)
+    y_val = check_array("y_val (data[3])", data[3], (x_val.shape[0], 2))
+    x_train, y_train, x_val, y_val = (jnp.asarray(a, dtype=jnp.float32)
+                                      for a in (x_train, y_train, x_val, y_val))
+    kappa, tau, eta = check_svd_setting(kappa, tau, eta, mode)
+    lr = check_positive("lr", lr)
 
     chunk, unravel = _hig_chunk_program(hidden, method, mode if method == "svd" else "truncate",
                                         batch_size, log_every, x_train.shape[0], x_val.shape[0])
@@ -209,7 +216,7 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
         done += log_every
         first_bad = int(state[3])
         if first_bad >= 0:
-            raise ValueError(
+            raise TrainingDiverged(
                 f"training diverged: loss or parameters not finite at step {first_bad + 1} "
                 f"(method {method!r}, lam {lam}); lower eta or lr, or raise tau")
         logs.append(jax.device_get(metrics))
@@ -219,6 +226,21 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     result["time"] = np.array(times)
     result["theta"] = np.asarray(state[0])
     return result
+
+
+def _check_list(name, values, check):
+    """A non-empty list/tuple of values, each passing ``check(name, value)``."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__") or not len(values):
+        raise ValueError(f"{name} must be a non-empty list, got {values!r}")
+    return [check(name, value) for value in values]
+
+
+def _check_kappa(name, kappa):
+    return check_number(name, kappa, -1.0, 1.0)
+
+
+def _check_tau(name, tau):
+    return check_number(name, tau, 0.0, 1.0, low_open=True, high_open=True)
 
 
 def toy_data():
@@ -254,6 +276,10 @@ def run_comparison(lam, time_budget=TIME_BUDGET, data=None):
 
 def value_at_step(run, key, step):
     """The logged ``run[key]`` at training step ``step`` (which must be a logged step)."""
+    if not isinstance(run, dict) or "step" not in run:
+        raise ValueError(f"run must be a result of train_hig_toy / run_method, got {type(run).__name__}")
+    check_choice("key", key, [name for name in run if name not in ("step", "theta")])
+    step = check_int("step", step, low=0)
     where = np.flatnonzero(run["step"] == step)
     if where.size == 0:
         raise ValueError(f"step {step} was not logged; logged steps run to {run['step'][-1]}")
@@ -267,6 +293,12 @@ def run_seeds(comparisons, seeds=SEEDS, data=None):
     deterministic); the other seeds are trained here. Returns {(λ, method): {"val_loss",
     "act_mean", "act_std": arrays over seeds, "steps"}}; Adam also reports its loss after
     the HIG step count as "val_loss_short"."""
+    seeds = _check_list("seeds", seeds, check_seed)
+    if not isinstance(comparisons, dict) or any(
+            not isinstance(comparisons.get(lam), dict) or set(METHODS) - set(comparisons[lam])
+            for lam in LAMBDAS):
+        raise ValueError(f"comparisons must be {{λ: {{method: result}}}} from run_comparison for "
+                         f"every λ in {LAMBDAS} and method in {tuple(METHODS)}")
     data = toy_data() if data is None else data
     table = {}
     for lam in LAMBDAS:
@@ -286,6 +318,10 @@ def run_seeds(comparisons, seeds=SEEDS, data=None):
 def summary_table(seed_results):
     """One text row per λ and method: final loss median [min, max] over the seeds, the
     medians of the final activation mean and std, and the steps taken."""
+    if not isinstance(seed_results, dict) or not seed_results or any(
+            not isinstance(entry, dict) or {"val_loss", "act_mean", "act_std", "steps"} - set(entry)
+            for entry in seed_results.values()):
+        raise ValueError("seed_results must be the non-empty dict of run_seeds")
     lines = [f"{'λ':>5} {'method':<6} {'steps':>6}  {'loss median':>11}  {'range over seeds':<21}"
              f" {'act. mean':>9} {'act. std':>8}"]
     for (lam, name), entry in seed_results.items():
@@ -300,6 +336,9 @@ def summary_table(seed_results):
 def run_kappa_sweep(lam=0.01, kappas=KAPPAS, steps=SWEEP_STEPS, seeds=TAU_SEEDS, data=None):
     """The SVD family Δθ = −η V Λ^κ Uᵀ g for each κ with HIG's τ, η and batch, for every
     seed: {κ: [result per seed]}."""
+    _check_list("kappas", kappas, _check_kappa)
+    _check_list("seeds", seeds, check_seed)
+    steps = check_positive_int("steps", steps)
     data = toy_data() if data is None else data
     return {kappa: [run_method("HIG", lam, steps=steps, data=data, kappa=kappa, seed=seed)
                     for seed in seeds] for kappa in kappas}
@@ -308,6 +347,9 @@ def run_kappa_sweep(lam=0.01, kappas=KAPPAS, steps=SWEEP_STEPS, seeds=TAU_SEEDS,
 def run_gn_tau_sweep(taus=GN_TAUS, seeds=TAU_SEEDS, steps=TAU_STEPS, data=None):
     """GN's final loss for every τ, λ and seed: {(λ, τ): array over seeds} (plus activations
     under ("act_std", λ, τ))."""
+    _check_list("taus", taus, _check_tau)
+    _check_list("seeds", seeds, check_seed)
+    steps = check_positive_int("steps", steps)
     data = toy_data() if data is None else data
     out = {}
     for lam in LAMBDAS:
@@ -321,6 +363,10 @@ def run_gn_tau_sweep(taus=GN_TAUS, seeds=TAU_SEEDS, steps=TAU_STEPS, data=None):
 def gn_tau_table(sweep, taus=GN_TAUS):
     """Text table of GN's final loss per τ and λ (one column per seed) and the median std
     of the hidden activations (a std near 0 means saturated units)."""
+    _check_list("taus", taus, _check_tau)
+    if not isinstance(sweep, dict) or any((lam, tau) not in sweep or ("act_std", lam, tau) not in sweep
+                                          for lam in LAMBDAS for tau in taus):
+        raise ValueError("sweep must be the dict of run_gn_tau_sweep, with every λ and tau of taus")
     seeds = len(next(iter(sweep.values())))
     width = 9 * seeds
     lines = [f"{'τ':>7}  " + "  ".join(f"{'λ = ' + format(lam, 'g') + ': loss per seed':<{width}} {'act. std':>8}"
@@ -336,6 +382,9 @@ def run_clamp_comparison(lam=0.01, taus=CLAMP_TAUS, steps=SWEEP_STEPS, seeds=TAU
                          data=None):
     """Truncation against clamping for HIG (κ = −½) and GN (κ = −1) at each τ, for every
     seed: {(method, τ, mode): array of final validation losses over the seeds}."""
+    _check_list("taus", taus, _check_tau)
+    _check_list("seeds", seeds, check_seed)
+    steps = check_positive_int("steps", steps)
     data = toy_data() if data is None else data
     out = {}
     for name, kappa in (("HIG", -0.5), ("GN", -1.0)):
@@ -416,6 +465,7 @@ def measure_cost_per_update(repeats=3):
 def measure_step_time(name, *, steps, repeats=3, lam=0.01, data=None, **overrides):
     """Measured seconds per training step of one method (compilation excluded; best of
     ``repeats`` runs of ``steps`` steps fused in one chunk)."""
+    check_choice("name", name, METHODS)
     steps = check_positive_int("steps", steps)
     repeats = check_positive_int("repeats", repeats)
     data = toy_data() if data is None else data
@@ -450,6 +500,10 @@ def measure_decomposition_times(rows, cols, steps=1000, repeats=3):
 
     from .updates import svd_power_update_kernel
 
+    rows, cols = check_positive_int("rows", rows), check_positive_int("cols", cols)
+    steps, repeats = check_positive_int("steps", steps), check_positive_int("repeats", repeats)
+    if cols > rows:
+        raise ValueError(f"cols ({cols}) must not exceed rows ({rows}): the routes time a tall Jacobian")
     matrix = jax.random.normal(jax.random.PRNGKey(0), (rows, cols))
     g = jax.random.normal(jax.random.PRNGKey(1), (rows,))
 
@@ -491,7 +545,8 @@ def svd_cost_model(batch_size, hidden):
     """Flop-count proxy m·n·min(m, n) of the update's decomposition (the Gram matrix of the
     shorter side, then its k³ eigendecomposition, k = min(m, n)), the same order as a thin
     SVD: m = 2·B rows, n = 4·hidden + 2 parameters of the 1 → hidden → 2 network."""
-    m, n = 2 * batch_size, 4 * hidden + 2
+    m = 2 * check_positive_int("batch_size", batch_size)
+    n = 4 * check_positive_int("hidden", hidden) + 2
     return m * n * min(m, n)
 
 
@@ -499,6 +554,11 @@ def measure_hig_growth(batch_sizes, widths, steps=200, repeats=2, data=None):
     """HIG's measured per-step seconds as B grows (width 7) and as the hidden width grows
     (B = 128): returns two lists of (size, n_params, seconds, cost model)."""
     data = toy_data() if data is None else data
+    for name, sizes in (("batch_sizes", batch_sizes), ("widths", widths)):
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__") or not len(sizes):
+            raise ValueError(f"{name} must be a non-empty list of positive integers, got {sizes!r}")
+        for size in sizes:
+            check_positive_int(name, size)
     by_batch = []
     for batch in batch_sizes:
         seconds = measure_step_time("HIG", steps=steps, repeats=repeats, data=data, batch_size=batch)
@@ -513,6 +573,11 @@ def measure_hig_growth(batch_sizes, widths, steps=200, repeats=2, data=None):
 def growth_table(rows, size_name):
     """Text table of measured per-step time against the SVD cost model, both relative to
     the first row."""
+    if not isinstance(rows, (list, tuple)) or not rows or any(len(row) != 4 for row in rows):
+        raise ValueError("rows must be a non-empty list of (size, n_params, seconds, cost) "
+                         f"from measure_hig_growth, got {rows!r}")
+    if not all(row[2] > 0 and row[3] > 0 for row in rows):
+        raise ValueError(f"rows must hold positive seconds and costs, got {rows!r}")
     lines = [f"{size_name:>6} {'params':>6} {'µs/step':>8} {'× first':>8} {'model × first':>13}"]
     t0, c0 = rows[0][2], rows[0][3]
     for size, n_params, seconds, cost in rows:
@@ -556,13 +621,18 @@ def add_commands(subparsers):
         description="Per-step time of HIG, GN and Adam on the HIG toy, measured side by side, and "
                     "HIG's per-step time as the batch and the hidden width grow. Run it as "
                     "OPENBLAS_NUM_THREADS=1 python -m improved_gradients hig-bench, like the page.")
-    bench.add_argument("--steps", type=int, default=2000,
-                       help="steps per timing of the three methods (default %(default)s)")
-    bench.add_argument("--growth-steps", type=int, default=200,
-                       help="steps per timing of the growth study (default %(default)s)")
-    bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64, 128, 256, 512])
-    bench.add_argument("--widths", type=int, nargs="+", default=[7, 16, 32, 64, 128, 256])
+    bench.add_argument("--steps", type=positive_int(10**6), default=2000,
+                       help="steps per timing of the three methods, in [1, 10^6] (default %(default)s)")
+    bench.add_argument("--growth-steps", type=positive_int(10**6), default=200,
+                       help="steps per timing of the growth study, in [1, 10^6] (default %(default)s)")
+    bench.add_argument("--repeats", type=positive_int(1000), default=3,
+                       help="timed runs per method, in [1, 1000] (default %(default)s)")
+    bench.add_argument("--batch-sizes", type=int_in_range(1, 8192), nargs="+",
+                       default=[16, 32, 64, 128, 256, 512],
+                       help="batch sizes of the growth study, each in [1, 8192]")
+    bench.add_argument("--widths", type=int_in_range(1, 4096), nargs="+",
+                       default=[7, 16, 32, 64, 128, 256],
+                       help="hidden widths of the growth study, each in [1, 4096]")
     bench.set_defaults(run=benchmark)
 
 

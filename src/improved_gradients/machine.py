@@ -46,7 +46,7 @@ def configuration(name="default"):
     ``PERTURBATIONS`` (the pins with that perturbation's values replacing them)."""
     if name == "default":
         return pins()
-    if name not in PERTURBATIONS:
+    if not isinstance(name, str) or name not in PERTURBATIONS:
         known = ", ".join(["default", *PERTURBATIONS])
         raise ValueError(f"unknown machine configuration {name!r}; known: {known}")
     if platform.machine().lower() not in ("x86_64", "amd64") and PERTURBATIONS[name]:

@@ -11,6 +11,11 @@ def show_source(*functions):
     The pages use it to put the update rules they teach on the page, exactly as they run.
     """
     if not functions or not all(callable(f) for f in functions):
-        raise ValueError("show_source needs one or more functions")
-    code = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
+        raise ValueError("show_source needs one or more functions (functions), "
+                         f"got {functions!r}")
+    try:
+        code = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
+    except (TypeError, OSError) as error:
+        raise ValueError(f"show_source needs Python functions with source code (functions): "
+                         f"{error}") from None
     return Markdown(f"```python\n{code}\n```")

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from ._checks import check_finite, check_positive, check_positive_int, check_shape
+from ._checks import (check_array, check_finite, check_int, check_positive, check_positive_int,
+                      check_seed, check_shape, is_traced)
 
 # ---------------------------------------------------------------------------------------
 # Page 1: the toy problem y(x) = (x0, x1²), L(y) = y0² + y1²
@@ -16,16 +17,19 @@ from ._checks import check_finite, check_positive, check_positive_int, check_sha
 
 def toy_physics(x):
     """y(x) = (x0, x1²); x: shape (2,) -> y: shape (2,)."""
+    x = check_array("x", x, (2,))
     return jnp.stack([x[0], x[1] ** 2])
 
 
 def toy_loss_y(y):
     """L(y) = y0² + y1²; y: shape (2,) -> scalar."""
+    y = check_array("y", y, (2,))
     return jnp.sum(y**2)
 
 
 def toy_loss_x(x):
     """L(y(x)); x: shape (2,) -> scalar."""
+    x = check_array("x", x, (2,))
     return toy_loss_y(toy_physics(x))
 
 
@@ -54,6 +58,7 @@ def toy_lbfgs_inverse(y, x_start, max_iterations=15000, tolerance=1e-8):
     check_shape("x_start", x_start, (2,))
     check_finite("y", y)
     check_finite("x_start", x_start)
+    tolerance = check_positive("tolerance", tolerance)
     target = np.asarray(y, dtype=np.float64)
 
     def mismatch(x):
@@ -85,7 +90,15 @@ SIN_GLOBAL_SCALE = 10.0
 
 
 def check_sin_setting(xi, phi_deg):
-    """ξ must be a positive finite number and φ a finite number (degrees)."""
+    """ξ must be a positive finite number and φ a finite number (degrees); scalars or
+    arrays (one setting per entry) of real numbers. Trace-safe: under jit/vmap (a traced
+    ξ or φ) only the dtypes are checked."""
+    if is_traced(xi) or is_traced(phi_deg):
+        check_array("xi (the conditioning)", xi, finite=False)
+        check_array("phi_deg (the rotation angle in degrees)", phi_deg, finite=False)
+        return
+    xi = check_array("xi (the conditioning)", xi, finite=False)
+    phi_deg = check_array("phi_deg (the rotation angle in degrees)", phi_deg, finite=False)
     for value in np.ravel(np.asarray(xi, dtype=np.float64)):
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"xi (the conditioning) must be positive and finite, got {xi}")
@@ -94,9 +107,9 @@ def check_sin_setting(xi, phi_deg):
 
 
 def _check_sin_targets(y_target):
-    y_target = np.asarray(y_target)
-    check_shape("y_target", y_target, (None,) * (y_target.ndim - 1) + (2,))
-    check_finite("y_target", y_target)
+    y_target = check_array("y_target", y_target, (..., 2))
+    if is_traced(y_target):
+        return
     if np.any(np.abs(y_target) > 1):
         raise ValueError(
             "y_target must lie in [-1, 1]^2 (sin z1 = y1 has no solution outside it), "
@@ -104,14 +117,31 @@ def _check_sin_targets(y_target):
         )
 
 
+def _check_broadcast(x, y_target):
+    """x and y_target (..., 2) must broadcast against each other (one target per sample)."""
+    try:
+        np.broadcast_shapes(np.shape(x), np.shape(y_target))
+    except ValueError:
+        raise ValueError(f"x and y_target must have broadcastable shapes (one target per "
+                         f"sample), got {np.shape(x)} and {np.shape(y_target)}") from None
+
+
 def rotate(x, phi_deg):
-    """Counter-clockwise rotation R_φ x = (cos φ x1 − sin φ x2, sin φ x1 + cos φ x2); x: (..., 2)."""
+    """Counter-clockwise rotation R_φ x = (cos φ x1 − sin φ x2, sin φ x1 + cos φ x2); x: (..., 2).
+
+    A kernel-level helper (used under jit): checks the type and shape of x and the type of
+    φ (statically), no values (NaN in, NaN out)."""
+    x = check_array("x", x, (..., 2), finite=False)
+    check_array("phi_deg", phi_deg, finite=False)
     phi = jnp.deg2rad(phi_deg)
     c, s = jnp.cos(phi), jnp.sin(phi)
     return jnp.stack([c * x[..., 0] - s * x[..., 1], s * x[..., 0] + c * x[..., 1]], axis=-1)
 
 
 def sin_z_kernel(x, xi, phi_deg):
+    """z = (γ/ξ · x̂1, γ ξ · x̂2) with x̂ = R_φ x, γ = 10; x: (..., 2) -> (..., 2).
+
+    Kernel (no value checks): assumes ξ > 0 finite (ξ = 0 divides by zero), finite x, φ."""
     x_rot = rotate(x, phi_deg)
     return jnp.stack(
         [SIN_GLOBAL_SCALE / xi * x_rot[..., 0], SIN_GLOBAL_SCALE * xi * x_rot[..., 1]], axis=-1
@@ -119,15 +149,22 @@ def sin_z_kernel(x, xi, phi_deg):
 
 
 def sin_physics_kernel(x, xi, phi_deg):
+    """P(x) = (sin z1, z2), z from ``sin_z_kernel``; x: (..., 2) -> (..., 2). Kernel: assumes
+    ξ > 0 and finite inputs; the checked entry point is ``sin_physics``."""
     z = sin_z_kernel(x, xi, phi_deg)
     return jnp.stack([jnp.sin(z[..., 0]), z[..., 1]], axis=-1)
 
 
 def sin_loss_kernel(x, y_target, xi, phi_deg):
+    """½‖P(x) − y*‖² per sample; x, y_target: (..., 2) -> (...). Kernel: assumes ξ > 0 and
+    finite inputs of broadcastable shapes; the checked entry point is ``sin_loss``."""
     return 0.5 * jnp.sum((sin_physics_kernel(x, xi, phi_deg) - y_target) ** 2, axis=-1)
 
 
 def sin_closest_solution_kernel(x, y_target, xi, phi_deg):
+    """x* = R_{−φ}(z1* ξ/γ, y2*/(γ ξ)) with z1* the solution of sin z1 = y1* nearest to
+    z1(x); x, y_target: (..., 2) -> (..., 2). Kernel: assumes ξ > 0, finite inputs and
+    y* in [−1, 1]² (outside, arcsin gives NaN); checked: ``sin_closest_solution``."""
     z1 = sin_z_kernel(x, xi, phi_deg)[..., 0]
     branch_a = jnp.arcsin(y_target[..., 0])
     branch_b = jnp.pi - branch_a
@@ -144,18 +181,23 @@ def sin_closest_solution_kernel(x, y_target, xi, phi_deg):
 
 
 def x_distance_kernel(x, y_target, xi, phi_deg):
+    """‖x − x*‖ per sample; (..., 2) -> (...). Kernel with the assumptions of
+    ``sin_closest_solution_kernel``; the checked entry point is ``x_distance``."""
     return jnp.linalg.norm(x - sin_closest_solution_kernel(x, y_target, xi, phi_deg), axis=-1)
 
 
 def sin_physics(x, xi, phi_deg):
     """P_{ξ,φ}(x) = (sin z1, z2), z = (γ/ξ x̂1, γ ξ x̂2), x̂ = R_φ x, γ = 10; x: (..., 2) -> (..., 2)."""
     check_sin_setting(xi, phi_deg)
+    x = check_array("x", x, (..., 2))
     return sin_physics_kernel(jnp.asarray(x), xi, phi_deg)
 
 
 def sin_loss(x, y_target, xi, phi_deg):
     """L(x; y*) = ½‖P_{ξ,φ}(x) − y*‖² per sample; x, y_target: (..., 2) -> (...)."""
     check_sin_setting(xi, phi_deg)
+    x, y_target = check_array("x", x, (..., 2)), check_array("y_target", y_target, (..., 2))
+    _check_broadcast(x, y_target)
     return sin_loss_kernel(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
 
 
@@ -167,6 +209,8 @@ def sin_closest_solution(x, y_target, xi, phi_deg):
     """
     check_sin_setting(xi, phi_deg)
     _check_sin_targets(y_target)
+    x = check_array("x", x, (..., 2))
+    _check_broadcast(x, y_target)
     return sin_closest_solution_kernel(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
 
 
@@ -174,6 +218,8 @@ def x_distance(x, y_target, xi, phi_deg):
     """‖x − x*‖ with x* the closest exact solution; x, y_target: (..., 2) -> (...)."""
     check_sin_setting(xi, phi_deg)
     _check_sin_targets(y_target)
+    x = check_array("x", x, (..., 2))
+    _check_broadcast(x, y_target)
     return x_distance_kernel(jnp.asarray(x), jnp.asarray(y_target), xi, phi_deg)
 
 
@@ -188,31 +234,33 @@ HIG_PROBE_X = float(np.pi / 9)
 
 def hig_target(x):
     """ŷ(x) = (sin 6x, cos 9x); x: shape (...) -> (..., 2)."""
-    x = jnp.asarray(x)
+    x = jnp.asarray(check_array("x", x))
     return jnp.stack([jnp.sin(6.0 * x), jnp.cos(9.0 * x)], axis=-1)
 
 
 def hig_physics_kernel(z, lam):
+    """P(z) = (z1, λ z2); z: (..., 2) -> (..., 2). Kernel: assumes a finite λ > 0 and the
+    last axis of size 2 (extra entries are dropped); checked: ``hig_physics``."""
     return jnp.stack([z[..., 0], lam * z[..., 1]], axis=-1)
 
 
 def hig_sample_loss_kernel(y, y_target):
+    """½‖y − ŷ‖² over the last axis; y, y_target: (..., 2) -> (...). Kernel: assumes finite
+    inputs of broadcastable shapes; checked: ``hig_sample_loss``."""
     return 0.5 * jnp.sum((y - y_target) ** 2, axis=-1)
 
 
 def hig_physics(z, lam):
     """P(z) = (z1, λ z2): the network output z mapped to physical coordinates; (..., 2) -> (..., 2)."""
     lam = check_positive("lam", lam)
-    z = jnp.asarray(z)
-    check_shape("z", z, (None,) * (z.ndim - 1) + (2,))
+    z = jnp.asarray(check_array("z", z, (..., 2)))
     return hig_physics_kernel(z, lam)
 
 
 def hig_sample_loss(y, y_target):
     """L = ½(y1 − ŷ1)² + ½(y2 − ŷ2)² per sample with y = P(z) physical; (..., 2) -> (...)."""
-    y, y_target = jnp.asarray(y), jnp.asarray(y_target)
-    check_shape("y", y, (None,) * (y.ndim - 1) + (2,))
-    check_shape("y_target", y_target, np.shape(y))
+    y = jnp.asarray(check_array("y", y, (..., 2)))
+    y_target = jnp.asarray(check_array("y_target", y_target, np.shape(y)))
     return hig_sample_loss_kernel(y, y_target)
 
 
@@ -224,8 +272,8 @@ def hig_data(seed, n_train, n_val):
     import jax
 
     for name, value in (("n_train", n_train), ("n_val", n_val)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
-            raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
+        check_int(name, value, low=2)
+    seed = check_seed("seed", seed)
     key = jax.random.PRNGKey(seed)
     x_train = jax.random.uniform(key, (n_train, 1), minval=HIG_X_RANGE[0], maxval=HIG_X_RANGE[1])
     x_val = jnp.linspace(*HIG_X_RANGE, n_val)[:, None]

@@ -88,9 +88,31 @@ def _save(page, stored):
     reference_path(page).write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
 
 
+def _check_entry(entry):
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise ValueError(f"entry must be a stored quantity {{'value': ..., 'tolerance': ...}}, "
+                         f"got {entry!r}")
+    if entry.get("kind", "factor") not in ("factor", "abs"):
+        raise ValueError(f"unknown entry kind {entry.get('kind')!r}; known: factor, abs")
+
+
+def _check_real(name, value):
+    if isinstance(value, (bool, str, bytes)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
 def within(value, entry):
     """Whether ``value`` lies within the tolerance of the stored ``entry`` (an unstable
     entry is not checked and passes)."""
+    value = _check_real("value", value)
+    _check_entry(entry)
     if entry.get("unstable"):
         return True
     tolerance, reference = entry.get("tolerance"), entry["value"]
@@ -102,6 +124,7 @@ def within(value, entry):
 
 
 def describe_tolerance(entry):
+    _check_entry(entry)
     if entry.get("unstable"):
         return f"not checked: unstable, ×{entry['spread']['value']:.3g} across machines"
     tolerance = entry.get("tolerance")
@@ -137,8 +160,11 @@ def check_outcomes(page, values, *, absolute=()):
     every value outside its tolerance, and for a quantity without a stored reference or
     tolerance; returns an ``OutcomeCheck`` whose repr is the table.
     """
+    reference_path(page)
     if not isinstance(values, dict) or not values:
         raise ValueError("values must be a non-empty dict {name: number}")
+    if isinstance(absolute, (str, bytes)) or not all(isinstance(n, str) for n in absolute):
+        raise ValueError(f"absolute must be a tuple of quantity names, got {absolute!r}")
     unknown = set(absolute) - set(values)
     if unknown:
         raise ValueError(f"absolute names quantities that are not in values: {sorted(unknown)}")
@@ -222,6 +248,9 @@ def _record(page, numbers, absolute):
 
 def deviation(value, reference, kind):
     """How far ``value`` is from ``reference``: |log ratio| (factor) or |difference| (abs)."""
+    value, reference = _check_real("value", value), _check_real("reference", reference)
+    if kind not in ("abs", "factor"):
+        raise ValueError(f"unknown kind {kind!r}; known: factor, abs")
     if kind == "abs":
         return abs(value - reference)
     if value <= 0 or reference <= 0:
@@ -240,8 +269,12 @@ def set_tolerances(record_files, abs_floors=None):
     (page, name, spread, tolerance or None, configs).
     """
     abs_floors = abs_floors or {}
+    if isinstance(record_files, (str, bytes, pathlib.Path)) or not record_files:
+        raise ValueError(f"record_files must be a non-empty list of files, got {record_files!r}")
     records = {}
     for file in record_files:
+        if not pathlib.Path(file).is_file():
+            raise ValueError(f"record_files: {str(file)!r} is not a file")
         for line in pathlib.Path(file).read_text().splitlines():
             if line.strip():
                 item = json.loads(line)

@@ -11,7 +11,8 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._checks import check_choice, check_positive, check_positive_int
+from ._checks import (check_choice, check_positive, check_positive_int, float_in_range,
+                      positive_int, writable_directory)
 from .physics import SIN_GLOBAL_SCALE, rotate, sin_loss, sin_physics, x_distance
 from .plotting import (
     plot_sip_curves,
@@ -374,27 +375,36 @@ def add_commands(subparsers):
     parser = subparsers.add_parser(
         "sip-reproduce", help="full-scale SIP sin benchmark: all methods, curves, sweeps, figures")
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--seconds", type=float, default=PAPER_SECONDS,
+    budget.add_argument("--seconds", type=float_in_range(0, 86400, low_open=True), default=PAPER_SECONDS,
                         help="wall-clock budget per run, converted to steps per method from the "
                              "measured per-step time (default: the paper's 600 s)")
-    budget.add_argument("--steps", type=int, default=None,
+    budget.add_argument("--steps", type=positive_int(10**7), default=None,
                         help="equal number of steps for every method instead of --seconds")
-    parser.add_argument("--log-every", type=int, default=BOOK_LOG_EVERY,
+    parser.add_argument("--log-every", type=positive_int(10**6), default=BOOK_LOG_EVERY,
                         help="steps per logged metric (default %(default)s)")
-    parser.add_argument("--methods", nargs="+", default=list(SIN_METHODS),
+    parser.add_argument("--methods", nargs="+", default=list(SIN_METHODS), choices=SIN_METHODS,
                         help="methods to run (default: all)")
-    parser.add_argument("--timing-steps", type=int, default=1000,
+    parser.add_argument("--timing-steps", type=positive_int(10**6), default=1000,
                         help="steps of the per-step timing runs (default %(default)s)")
-    parser.add_argument("--out", default="sip-results", help="output directory")
-    parser.set_defaults(run=reproduce)
+    parser.add_argument("--out", type=writable_directory, default="sip-results",
+                        help="output directory (created if missing; must be writable)")
+
+    def check_budget(args):  # cross-argument checks, still before any computation
+        if args.steps is not None and args.steps % args.log_every:
+            raise ValueError(f"--steps ({args.steps}) must be a multiple of --log-every "
+                             f"({args.log_every})")
+
+    parser.set_defaults(run=reproduce, check=check_budget)
 
     bench = subparsers.add_parser("sip-bench", help="per-step time of SIP and of each baseline")
-    bench.add_argument("--steps", type=int, default=1000,
+    bench.add_argument("--steps", type=positive_int(10**6), default=1000,
                        help="steps per timed run (default %(default)s)")
-    bench.add_argument("--repeats", type=int, default=10,
+    bench.add_argument("--repeats", type=positive_int(1000), default=10,
                        help="timed runs per method, taking turns; the best counts "
                             "(default %(default)s)")
-    bench.add_argument("--xi", type=float, default=32.0)
-    bench.add_argument("--phi", type=float, default=CURVE_PHI)
+    bench.add_argument("--xi", type=float_in_range(0.01, 1000), default=32.0,
+                       help="conditioning xi of the sin benchmark, in [0.01, 1000] (default %(default)s)")
+    bench.add_argument("--phi", type=float_in_range(-360, 360), default=CURVE_PHI,
+                       help="rotation angle in degrees, in [-360, 360] (default %(default)s)")
     bench.set_defaults(run=benchmark)
 

@@ -14,7 +14,9 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_choice, check_finite, check_positive, check_positive_int, check_shape
+from ._checks import (TrainingDiverged, check_array, check_callable, check_choice, check_finite,
+                      check_key, check_positive, check_positive_int, check_seed,
+                      is_traced)
 from .models import init_mlp_torch, mlp_apply
 from .physics import check_sin_setting, sin_loss_kernel, x_distance_kernel
 from .updates import (
@@ -33,15 +35,23 @@ def iterate(step, x0, steps):
     Returns (xs, us): xs of shape (steps+1, n) including x0, us of shape (steps, n).
     Raises ValueError when an iterate becomes non-finite.
     """
+    check_callable("step", step)
     steps = check_positive_int("steps", steps)
-    x = jnp.asarray(x0)
-    check_shape("x0", x, (None,))
-    check_finite("x0", x)
+    x = jnp.asarray(check_array("x0", x0, (None,), min_size=1))
     xs, us = [x], []
     for k in range(steps):
-        x, u = step(x)
+        result = step(x)
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise ValueError(f"step(x) must return a pair (x_new, u), got {type(result).__name__}")
+        x_old, (x, u) = x, result
+        if np.shape(x) != np.shape(x_old):
+            raise ValueError(f"step(x) returned x_new of shape {np.shape(x)} for x of shape "
+                             f"{np.shape(x_old)} at iterate {k + 1}")
         if not bool(jnp.all(jnp.isfinite(x))):
-            raise ValueError(f"iterate {k + 1} is not finite: {np.asarray(x)}")
+            raise TrainingDiverged(
+                f"iterate {k + 1} is not finite: {np.asarray(x)} after x = {np.asarray(x_old)} "
+                f"with update u = {np.asarray(u)}: the step overflowed (lower the step size) "
+                f"or divided by zero (a singular update)")
         xs.append(x)
         us.append(u)
     return jnp.stack(xs), jnp.stack(us)
@@ -52,10 +62,12 @@ def optax_trajectory(optimizer, loss_x, x0, steps):
 
     Returns the iterates, shape (steps+1, n), x0 included.
     """
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise ValueError(f"optimizer must be an optax GradientTransformation such as "
+                         f"optax.adam(0.1), got {type(optimizer).__name__}")
+    check_callable("loss_x", loss_x)
     steps = check_positive_int("steps", steps)
-    x0 = jnp.asarray(x0)
-    check_shape("x0", x0, (None,))
-    check_finite("x0", x0)
+    x0 = jnp.asarray(check_array("x0", x0, (None,), min_size=1))
 
     @jax.jit
     def run(x0):
@@ -70,7 +82,9 @@ def optax_trajectory(optimizer, loss_x, x0, steps):
 
     xs = run(x0)
     if not bool(jnp.all(jnp.isfinite(xs))):
-        raise ValueError("optax_trajectory produced non-finite iterates; lower the learning rate")
+        bad = int(np.argmax(~np.all(np.isfinite(np.asarray(xs)), axis=1)))
+        raise TrainingDiverged(f"optax_trajectory: iterate {bad} is not finite (the previous one "
+                               f"is {np.asarray(xs[bad - 1])}); lower the learning rate")
     return xs
 
 
@@ -95,6 +109,8 @@ def sin_optimizer(method, xi):
     eps 1e-8 added outside the square root, as in PyTorch). ξ may be a traced array.
     """
     check_choice("method", method, SIN_METHODS)
+    if not is_traced(xi):
+        check_positive("xi (the conditioning)", xi)
     if method in ("SIP", "Adam"):
         return optax.adam(1e-3, eps=1e-8)
     if method == "SGD":
@@ -108,6 +124,8 @@ def sin_optimizer(method, xi):
 
 def sin_targets(key, batch_size):
     """A batch of targets y* ~ U[−1, 1)², shape (batch_size, 2)."""
+    check_key("key", key)
+    batch_size = check_positive_int("batch_size", batch_size)
     return jax.random.uniform(key, (batch_size, 2), minval=-1.0, maxval=1.0)
 
 
@@ -117,6 +135,10 @@ def sin_batch_loss(method, params, y_target, xi, phi_deg, proxy="l1"):
     Baselines: mean_b ½‖P(x_b) − y*_b‖² with x = f(y*; θ). SIP: the proxy loss
     ``sip_proxy_loss(x, x + Δx, proxy)`` with Δx from ``sip_inverse_step``.
     """
+    check_choice("method", method, SIN_METHODS)
+    check_choice("proxy", proxy, SIP_PROXY_NORMS)
+    check_sin_setting(xi, phi_deg)
+    y_target = check_array("y_target", y_target, (None, 2), min_size=1)
     x = mlp_apply(params, y_target)
     if method != "SIP":
         return jnp.mean(sin_loss_kernel(x, y_target, xi, phi_deg)), x
@@ -171,6 +193,7 @@ def _sin_sweep_jit(method, proxy, steps, log_every, batch_size, params, data_key
 def sin_initial_state(seed=0):
     """The shared start of every run: (initial MLP 2-32-64-32-2 with PyTorch init, the key
     of the target sequence, the fixed validation targets of shape (1000, 2))."""
+    seed = check_seed("seed", seed)
     init_key, data_key, val_key = jax.random.split(jax.random.PRNGKey(seed), 3)
     params = init_mlp_torch(init_key, SIN_NETWORK_SIZES)
     return params, data_key, sin_targets(val_key, SIN_VALIDATION_SIZE)
@@ -183,8 +206,10 @@ def _check_sweep_args(method, xis, phis, steps, log_every, proxy):
     log_every = check_positive_int("log_every", log_every)
     if steps % log_every:
         raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
-    xis = np.atleast_1d(np.asarray(xis, dtype=np.float32))
-    phis = np.atleast_1d(np.asarray(phis, dtype=np.float32))
+    xis = np.atleast_1d(np.asarray(check_array("xis", xis, finite=False), dtype=np.float32))
+    phis = np.atleast_1d(np.asarray(check_array("phis", phis), dtype=np.float32))
+    if not np.all(np.isfinite(xis) & (xis > 0)):
+        raise ValueError(f"xis (the conditionings ξ) must be positive and finite, got {xis}")
     if xis.ndim != 1 or xis.shape != phis.shape or xis.size == 0:
         raise ValueError(
             f"xis and phis must be non-empty 1-D arrays of equal length, got {xis.shape} and {phis.shape}"
@@ -196,6 +221,7 @@ def _check_sweep_args(method, xis, phis, steps, log_every, proxy):
 def _sweep_arguments(method, xis, phis, steps, log_every, proxy, seed, batch_size):
     xis, phis, steps, log_every = _check_sweep_args(method, xis, phis, steps, log_every, proxy)
     batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_seed("seed", seed)
     devices = jax.devices()
     n_settings = xis.size
     padded = -(-n_settings // len(devices)) * len(devices)
@@ -228,7 +254,7 @@ def _collect_sweep(method, output, n_settings, xis, phis):
     xis, phis = np.atleast_1d(xis), np.atleast_1d(phis)
     for i, bad in enumerate(output.pop("first_bad")):
         if bad >= 0:
-            raise ValueError(
+            raise TrainingDiverged(
                 f"{method}: the loss became non-finite at step {bad} "
                 f"(xi = {xis[i]:g}, phi = {phis[i]:g} deg)"
             )
@@ -253,13 +279,17 @@ def run_sin_sweep(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
 
 def sin_step_timer(method, xi, phi_deg, steps, *, proxy="l1"):
     """Compile one run of ``steps`` steps; returns a function that executes it and returns
-    the measured wall-clock seconds per step (compilation excluded)."""
+    the measured wall-clock seconds per step (compilation excluded). Each timed run is
+    checked: a run whose loss became non-finite raises ``TrainingDiverged``."""
+    check_sin_setting(xi, phi_deg)
     compiled, args, _ = sin_sweep_program(method, [xi], [phi_deg], steps, steps, proxy=proxy)
 
     def seconds_per_step():
         start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        return (time.perf_counter() - start) / steps
+        output = jax.block_until_ready(compiled(*args))
+        seconds = (time.perf_counter() - start) / steps
+        _collect_sweep(method, output, 1, xi, phi_deg)  # a diverged run is no timing
+        return seconds
 
     return seconds_per_step
 
@@ -480,7 +510,7 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
         done += chunk_steps
         first_bad = int(state[3])
         if first_bad >= 0:
-            raise ValueError(
+            raise TrainingDiverged(
                 f"{label}: training diverged, loss or parameters not finite at step "
                 f"{first_bad + 1}; lower eta or lr, or raise tau")
         if not np.isfinite(float(test_loss)):

@@ -16,17 +16,54 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_choice, check_finite, check_positive, check_shape
+from ._checks import (check_array, check_callable, check_choice, check_floating_tree,
+                      check_int, check_positive, is_traced)
 
 
-def _check_point(x):
-    check_shape("x", x, (None,))
-    check_finite("x", x)
+_NO_LOSS = object()
+
+
+def _check_point(x, loss_x=_NO_LOSS, loss_name="loss_x"):
+    """x: a finite vector (n,) of real numbers; ``loss_x`` (if given): a function of x
+    returning a scalar, checked by tracing it once (no evaluation)."""
+    x = check_array("x", x, (None,), min_size=1)
+    if loss_x is not _NO_LOSS:
+        check_callable(loss_name, loss_x)
+        try:
+            out = jax.eval_shape(loss_x, jnp.asarray(x, dtype=jnp.float32))
+        except Exception as error:  # a loss that cannot take x: name it, keep the cause
+            raise ValueError(f"{loss_name} cannot be evaluated at x of shape {np.shape(x)}: "
+                             f"{type(error).__name__}: {error}") from error
+        if getattr(out, "shape", None) != ():
+            raise ValueError(f"{loss_name} must return a scalar, got shape "
+                             f"{getattr(out, 'shape', type(out).__name__)}")
+    return jnp.asarray(x)
+
+
+def _check_invertible(name, matrix, where):
+    """Raise ValueError naming the cause if ``matrix`` (a concrete Hessian) is not finite or
+    singular (no inverse in float64: a zero eigenvalue), where the step would be NaN. An
+    ill-conditioned but invertible matrix passes (the toy's Newton iterates approach
+    x1 = 0, where H = diag(2, 12 x1²) becomes singular, and stay exact on the way)."""
+    if is_traced(matrix):
+        return
+    values = np.asarray(matrix, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"the {name} at {where} is not finite: {values.tolist()}")
+    try:
+        inverse = np.linalg.inv(values)
+    except np.linalg.LinAlgError:
+        inverse = None
+    if inverse is None or not np.all(np.isfinite(inverse)):
+        raise ValueError(
+            f"the {name} at {where} is singular (eigenvalues "
+            f"{np.linalg.eigvalsh(0.5 * (values + values.T)).tolist()}), so the step H⁻¹∇L "
+            f"does not exist. Start elsewhere (for the toy loss: away from x1 = 0) or use gd_step")
 
 
 def gd_step(loss_x, x, eta):
     """One gradient-descent step x' = x − η ∇L(x); returns (x', ∇L(x))."""
-    _check_point(x)
+    x = _check_point(x, loss_x)
     eta = check_positive("eta", eta)
     g = jax.grad(loss_x)(x)
     return x - eta * g, g
@@ -34,10 +71,12 @@ def gd_step(loss_x, x, eta):
 
 def newton_step(loss_x, x, eta):
     """One Newton step x' = x − η H⁻¹∇L(x) with the full Hessian H = ∂²L/∂x²; returns (x', H⁻¹∇L)."""
-    _check_point(x)
+    x = _check_point(x, loss_x)
     eta = check_positive("eta", eta)
     g = jax.grad(loss_x)(x)
-    u = jnp.linalg.inv(jax.hessian(loss_x)(x)) @ g
+    hessian = jax.hessian(loss_x)(x)
+    _check_invertible("Hessian ∂²L/∂x²", hessian, f"x = {np.asarray(x).tolist()}")
+    u = jnp.linalg.inv(hessian) @ g
     return x - eta * u, u
 
 
@@ -48,21 +87,24 @@ def inverse_simulator_step(physics, loss_y, inverse, x, eta):
     ``inverse(y, x_start)`` callable is pluggable: an analytic inverse ignores
     ``x_start``, a numerical solver starts from it. Returns (x', x − x').
     """
-    _check_point(x)
+    x = _check_point(x, lambda x: loss_y(physics(x)), "loss_y(physics(x))")
     eta = check_positive("eta", eta)
+    check_callable("inverse", inverse)
     y = physics(x)
-    y_new = y - eta * jnp.linalg.solve(jax.hessian(loss_y)(y), jax.grad(loss_y)(y))
+    hessian = jax.hessian(loss_y)(y)
+    _check_invertible("Hessian ∂²L/∂y²", hessian, f"y = {np.asarray(y).tolist()}")
+    y_new = y - eta * jnp.linalg.solve(hessian, jax.grad(loss_y)(y))
     x_new = jnp.asarray(inverse(y_new, x), dtype=jnp.result_type(x))
+    check_array("inverse(y', x) (the new point)", x_new, np.shape(x))
     return x_new, x - x_new
 
 
 def diagonal_length(u):
     """Projection of the unit update onto the diagonal, (u/‖u‖)·(1, …, 1); at most √n."""
-    u = np.asarray(u, dtype=np.float64)
-    check_shape("u", u, (None,))
+    u = np.asarray(check_array("u", u, (None,)), dtype=np.float64)
     norm = np.linalg.norm(u)
     if not np.isfinite(norm) or norm == 0:
-        raise ValueError(f"diagonal_length needs a finite, non-zero update, got {u}")
+        raise ValueError(f"diagonal_length needs u to be a finite, non-zero update, got {u}")
     return float(np.sum(u / norm))
 
 
@@ -82,7 +124,13 @@ def symmetric_eigh(hessian):
     eigenvalues are m ∓ r, and (d + r, b) (if d ≥ 0, else (b, r − d)) is an eigenvector
     of m + r. The eigenvalue of smaller magnitude is computed as det(H)/S_large, not as
     m ∓ r: for ξ = 64 the two differ by 10⁷ and the subtraction would lose it in float32.
+    A kernel-level helper (used under jit/vmap): hessian of shape (..., n, n), checked
+    statically; for concrete input also floating-point and finite (NaN in, NaN out).
     """
+    hessian = check_array("hessian", hessian, (..., None, None))
+    if hessian.shape[-1] != hessian.shape[-2]:
+        raise ValueError(f"hessian must be square (..., n, n), got shape {hessian.shape}")
+    hessian = jnp.asarray(hessian)
     if hessian.shape[-1] != 2:
         return jnp.linalg.eigh(hessian)
     a, b, c = hessian[..., 0, 0], 0.5 * (hessian[..., 0, 1] + hessian[..., 1, 0]), hessian[..., 1, 1]
@@ -153,10 +201,16 @@ def sip_inverse_step(loss_x, x, y_target, max_loss_change=0.2):
     g = ∇ₓL and the full Hessian H = ∇²ₓL feed ``saddle_free_newton_direction``
     (η = 1: a full Newton step where the curvature is strong).
     """
-    check_shape("x", x, (None, None))
-    check_shape("y_target", y_target, (np.shape(x)[0], None))
-    check_finite("x", x)
-    check_finite("y_target", y_target)
+    check_callable("loss_x", loss_x)
+    x = check_array("x", x, (None, None), min_size=1)
+    y_target = check_array("y_target", y_target, (np.shape(x)[0], None))
+    try:
+        out = jax.eval_shape(loss_x, jnp.asarray(x[0], jnp.float32), jnp.asarray(y_target[0], jnp.float32))
+    except Exception as error:
+        raise ValueError(f"loss_x(x_i, y_i) cannot be evaluated on one sample: "
+                         f"{type(error).__name__}: {error}") from error
+    if getattr(out, "shape", None) != ():
+        raise ValueError(f"loss_x(x_i, y_i) must return a scalar per sample, got {out}")
     max_loss_change = check_positive("max_loss_change", max_loss_change)
     step = jax.jit(lambda x, y: sip_inverse_step_kernel(loss_x, x, y, max_loss_change))
     return step(jnp.asarray(x), jnp.asarray(y_target))
@@ -172,6 +226,7 @@ def sip_proxy_loss(x, x_target, norm="l1"):
     "l2" (the paper's text): mean_b ½‖x_b − x̃_b‖², whose gradient is (x − x̃)/B.
     """
     check_choice("norm", norm, SIP_PROXY_NORMS)
+    _check_batch_pair(x, x_target)
     difference = x - jax.lax.stop_gradient(x_target)
     if norm == "l1":
         return jnp.mean(jnp.sum(jnp.abs(difference), axis=-1))
@@ -184,6 +239,12 @@ def sip_proxy_loss(x, x_target, norm="l1"):
 # ---------------------------------------------------------------------------------------
 
 SVD_MODES = ("truncate", "clamp")
+
+
+def _check_batch_pair(x, x_target):
+    """x and x_target: (B, n) with B >= 1 (an empty batch would give a NaN mean)."""
+    x = check_array("x", x, (None, None), min_size=1)
+    check_array("x_target (the shape of x)", x_target, np.shape(x))
 
 
 def batch_jacobian_kernel(fn, params, xs):
@@ -206,18 +267,24 @@ def batch_jacobian(fn, params, xs):
     flat vector of the ``params`` pytree (``ravel_pytree`` order). xs: shape (B, ...).
     Returns J of shape (B·dim_y, n_params), sample-major rows: row i·dim_y + k is ∂y_ik/∂θ.
     """
-    if np.ndim(xs) < 1 or np.shape(xs)[0] < 1:
-        raise ValueError(f"xs must hold a batch of at least one sample, got shape {np.shape(xs)}")
-    check_finite("xs", xs)
-    y = jax.eval_shape(fn, params, jnp.asarray(xs)[0])
+    check_callable("fn", fn)
+    check_floating_tree("params", params)
+    xs = check_array("xs", xs, min_size=1)
+    try:
+        y = jax.eval_shape(fn, params, jnp.asarray(xs, jnp.float32)[0])
+    except Exception as error:
+        raise ValueError(f"fn(params, x) cannot be evaluated on one sample of xs: "
+                         f"{type(error).__name__}: {error}") from error
     if len(y.shape) != 1:
         raise ValueError(f"fn must return a vector of shape (dim_y,) per sample, got {y.shape}")
-    return batch_jacobian_kernel(fn, params, jnp.asarray(xs))[0]
+    return batch_jacobian_kernel(fn, params, jnp.asarray(xs, jnp.float32))[0]
 
 
 def svd_power_update_kernel(jacobian, g, kappa, tau, eta, mode):
     """−η V Λ^κ Uᵀ g from the eigendecomposition of the float64 Gram matrix of J's shorter
-    side (no SVD routine); the checked entry point is ``svd_power_update``."""
+    side (no SVD routine); jacobian: (m, n), g: (m,) -> (n,) in J's dtype. Assumes a
+    floating-point J (an integer J would round the step to integers) and finite inputs;
+    a zero J (σ_max = 0) gives a zero step. The checked entry point is ``svd_power_update``."""
     m, n = jacobian.shape
     with jax.enable_x64(True):
         jac, g64 = jacobian.astype(jnp.float64), g.astype(jnp.float64)
@@ -245,6 +312,7 @@ def gram_resolution(k):
     """Smallest σ/σ_max that the float64 eigendecomposition of a k × k Gram matrix resolves:
     its eigenvalues carry an absolute error of about k·ε·σ_max², so σ below
     4·√(k·ε)·σ_max (≈ 3.3e-7 for k = 30) is treated as zero."""
+    k = check_int("k", k, low=1)
     return 4.0 * float(np.sqrt(k * np.finfo(np.float64).eps))
 
 
@@ -262,19 +330,27 @@ def svd_power_update(jacobian, g, kappa, tau, eta=1.0, mode="truncate"):
     k × k Gram matrix (JᵀJ or JJᵀ, k = min(m, n)) in float64, which is faster on a CPU
     than LAPACK's SVD and, from a float32 J, more accurate than a float32 SVD; directions
     with σ below ``gram_resolution(k)``·σ_max (numerically zero) are always dropped.
+
+    Degenerate input: an integer J or g is promoted to float32 (the result is float32); a
+    zero J or g has no direction to follow and gives Δθ = 0 (the pseudo-inverse of the
+    zero matrix is zero); an empty J (m = 0 or n = 0) raises ValueError.
     """
-    jacobian, g = jnp.asarray(jacobian), jnp.asarray(g)
-    if jacobian.ndim != 2:
-        raise ValueError(f"jacobian must be a matrix (B·dim_y, n_params), got shape {jacobian.shape}")
-    check_shape("g (stacked like the Jacobian's rows)", g, (jacobian.shape[0],))
-    check_finite("jacobian", jacobian)
-    check_finite("g", g)
+    jacobian = check_array("jacobian", jacobian)
+    if jacobian.ndim != 2 or 0 in jacobian.shape:
+        raise ValueError(f"jacobian must be a non-empty matrix (B·dim_y, n_params), got shape "
+                         f"{jacobian.shape}")
+    g = check_array("g (stacked like the Jacobian's rows)", g, (jacobian.shape[0],))
+    jacobian = jnp.asarray(jacobian)
+    g = jnp.asarray(g, jacobian.dtype)
     kappa, tau, eta = check_svd_setting(kappa, tau, eta, mode)
     return svd_power_update_kernel(jacobian, g, kappa, tau, eta, mode)
 
 
 def check_svd_setting(kappa, tau, eta, mode):
     """κ ∈ [−1, 1], τ ∈ (0, 1), η > 0 and a known mode; returns the floats."""
+    for name, value in (("kappa", kappa), ("tau", tau)):
+        if isinstance(value, (bool, str, bytes)) or np.ndim(value) != 0:
+            raise ValueError(f"{name} must be a number, got {value!r}")
     try:
         kappa, tau = float(kappa), float(tau)
     except (TypeError, ValueError):
