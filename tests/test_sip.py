@@ -22,7 +22,7 @@ from improved_gradients.physics import (
     sin_physics,
     x_distance,
 )
-from improved_gradients.training import (
+from improved_gradients.sip_experiments import (
     SIN_METHODS,
     run_sin_sweep,
     sin_optimizer,
@@ -310,7 +310,7 @@ def test_sharded_sweep_on_two_devices_equals_one_device():
     script = textwrap.dedent(
         f"""
         import json, jax
-        from improved_gradients.training import run_sin_sweep
+        from improved_gradients.sip_experiments import run_sin_sweep
         assert len(jax.devices()) == 2, jax.devices()
         out = run_sin_sweep("SIP", {xis}, {phis}, 40, 20)
         print(json.dumps({{k: v.tolist() for k, v in out.items()}}))

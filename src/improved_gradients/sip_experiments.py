@@ -4,25 +4,231 @@ The notebook ``book/sip-training.ipynb`` and the commands ``sip-reproduce`` and
 ``sip-bench`` call the same functions; only the step budget differs.
 """
 
+import functools
 import json
 import pathlib
+import time
 
 import jax
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+import optax
 
 from ._checks import check_choice, check_positive, check_positive_int
-from .physics import SIN_GLOBAL_SCALE, rotate, sin_loss, sin_physics, x_distance
+from .models import init_mlp_torch, mlp_apply
+from .physics import (
+    SIN_GLOBAL_SCALE,
+    check_sin_setting,
+    rotate,
+    sin_loss,
+    sin_loss_kernel,
+    sin_physics,
+    x_distance,
+    x_distance_kernel,
+)
 from .plotting import (
-    plot_sip_curves,
-    plot_sip_landscape,
-    draw_sip_spaces,
-    plot_sip_step_diagram,
-    plot_sip_sweep,
+    START_STYLE,
+    TARGET_STYLE,
+    diagram_arrow,
+    diagram_box,
+    method_color,
     use_book_style,
 )
-from .training import SIN_METHODS, run_sin_sweep, sin_step_timer
-from .updates import sip_inverse_step
+from .updates import SIP_PROXY_NORMS, sip_inverse_step, sip_inverse_step_kernel, sip_proxy_loss
+
+# ---------------------------------------------------------------------------------------
+# The sin benchmark's training loop. A whole run (all steps) is one jitted lax.scan; a
+# sweep vmaps it over settings (ξ, φ) and shards the settings across every JAX device.
+# Only metrics are logged.
+# ---------------------------------------------------------------------------------------
+
+SIN_METHODS = ("SIP", "Adam", "SGD", "Adadelta", "Adagrad", "RMSprop")
+SIN_NETWORK_SIZES = (2, 32, 64, 32, 2)
+SIN_BATCH_SIZE = 100
+SIN_VALIDATION_SIZE = 1000
+
+
+def sin_optimizer(method, xi):
+    """The network optimiser of ``method`` with the paper's learning rate and PyTorch defaults.
+
+    SIP and Adam: Adam(1e-3, eps 1e-8); SGD: 1e-2/ξ²; Adadelta: 3e-3 (rho 0.9, eps 1e-6);
+    Adagrad: 3e-3 (accumulator starts at 0, eps 1e-10); RMSprop: 3e-5 (decay 0.99,
+    eps 1e-8 added outside the square root, as in PyTorch). ξ may be a traced array.
+    """
+    check_choice("method", method, SIN_METHODS)
+    if method in ("SIP", "Adam"):
+        return optax.adam(1e-3, eps=1e-8)
+    if method == "SGD":
+        return optax.sgd(1e-2 / xi**2)
+    if method == "Adadelta":
+        return optax.adadelta(3e-3, rho=0.9, eps=1e-6)
+    if method == "Adagrad":
+        return optax.adagrad(3e-3, initial_accumulator_value=0.0, eps=1e-10)
+    return optax.rmsprop(3e-5, decay=0.99, eps=1e-8, eps_in_sqrt=False)
+
+
+def sin_targets(key, batch_size):
+    """A batch of targets y* ~ U[−1, 1)², shape (batch_size, 2)."""
+    return jax.random.uniform(key, (batch_size, 2), minval=-1.0, maxval=1.0)
+
+
+def sin_batch_loss(method, params, y_target, xi, phi_deg, proxy="l1"):
+    """The loss the network's optimiser differentiates, and the prediction x: (B, 2).
+
+    Baselines: mean_b ½‖P(x_b) − y*_b‖² with x = f(y*; θ). SIP: the proxy loss
+    ``sip_proxy_loss(x, x + Δx, proxy)`` with Δx from ``sip_inverse_step``.
+    """
+    x = mlp_apply(params, y_target)
+    if method != "SIP":
+        return jnp.mean(sin_loss_kernel(x, y_target, xi, phi_deg)), x
+
+    def loss_x(x_i, y_i):
+        return sin_loss_kernel(x_i, y_i, xi, phi_deg)
+
+    x_target = x + sip_inverse_step_kernel(loss_x, x, y_target)
+    return sip_proxy_loss(x, x_target, proxy), x
+
+
+def _sin_run(method, proxy, steps, log_every, batch_size, params, data_key, y_val, xi, phi_deg):
+    """One training run; per logged chunk of ``log_every`` steps the chunk means of the
+    batch x-distance and loss L, the x-distance on y_val after the chunk, and the first
+    step with a non-finite loss (−1 if none)."""
+    optimizer = sin_optimizer(method, xi)
+
+    def step(carry, index):
+        params, state, first_bad = carry
+        y_target = sin_targets(jax.random.fold_in(data_key, index), batch_size)
+        (loss, x), grads = jax.value_and_grad(
+            lambda p: sin_batch_loss(method, p, y_target, xi, phi_deg, proxy), has_aux=True
+        )(params)
+        updates, state = optimizer.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        x_dist = jnp.mean(x_distance_kernel(x, y_target, xi, phi_deg))
+        loss_y = jnp.mean(sin_loss_kernel(x, y_target, xi, phi_deg))
+        finite = jnp.isfinite(loss) & jnp.isfinite(loss_y)
+        first_bad = jnp.where((first_bad < 0) & ~finite, index, first_bad)
+        return (params, state, first_bad), (x_dist, loss_y)
+
+    def chunk(carry, chunk_index):
+        carry, (x_dist, loss_y) = jax.lax.scan(
+            step, carry, chunk_index * log_every + jnp.arange(log_every)
+        )
+        val_dist = jnp.mean(x_distance_kernel(mlp_apply(carry[0], y_val), y_val, xi, phi_deg))
+        return carry, (jnp.mean(x_dist), jnp.mean(loss_y), val_dist)
+
+    init = (params, optimizer.init(params), jnp.array(-1, dtype=jnp.int32))
+    (_, _, first_bad), (x_dist, loss_y, val_dist) = jax.lax.scan(
+        chunk, init, jnp.arange(steps // log_every)
+    )
+    return {"x_dist": x_dist, "loss_y": loss_y, "val_x_dist": val_dist, "first_bad": first_bad}
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _sin_sweep_jit(method, proxy, steps, log_every, batch_size, params, data_key, y_val, xis, phis):
+    run = functools.partial(_sin_run, method, proxy, steps, log_every, batch_size, params, data_key, y_val)
+    return jax.vmap(run)(xis, phis)
+
+
+def sin_initial_state(seed=0):
+    """The shared start of every run: (initial MLP 2-32-64-32-2 with PyTorch init, the key
+    of the target sequence, the fixed validation targets of shape (1000, 2))."""
+    init_key, data_key, val_key = jax.random.split(jax.random.PRNGKey(seed), 3)
+    params = init_mlp_torch(init_key, SIN_NETWORK_SIZES)
+    return params, data_key, sin_targets(val_key, SIN_VALIDATION_SIZE)
+
+
+def _check_sweep_args(method, xis, phis, steps, log_every, proxy):
+    check_choice("method", method, SIN_METHODS)
+    check_choice("proxy", proxy, SIP_PROXY_NORMS)
+    steps = check_positive_int("steps", steps)
+    log_every = check_positive_int("log_every", log_every)
+    if steps % log_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
+    xis = np.atleast_1d(np.asarray(xis, dtype=np.float32))
+    phis = np.atleast_1d(np.asarray(phis, dtype=np.float32))
+    if xis.ndim != 1 or xis.shape != phis.shape or xis.size == 0:
+        raise ValueError(
+            f"xis and phis must be non-empty 1-D arrays of equal length, got {xis.shape} and {phis.shape}"
+        )
+    check_sin_setting(xis, phis)
+    return xis, phis, steps, log_every
+
+
+def _sweep_arguments(method, xis, phis, steps, log_every, proxy, seed, batch_size):
+    xis, phis, steps, log_every = _check_sweep_args(method, xis, phis, steps, log_every, proxy)
+    batch_size = check_positive_int("batch_size", batch_size)
+    devices = jax.devices()
+    n_settings = xis.size
+    padded = -(-n_settings // len(devices)) * len(devices)
+    xis = np.concatenate([xis, np.repeat(xis[-1:], padded - n_settings)])
+    phis = np.concatenate([phis, np.repeat(phis[-1:], padded - n_settings)])
+    mesh = jax.sharding.Mesh(np.array(devices), ("settings",))
+    sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("settings"))
+    params, data_key, y_val = sin_initial_state(seed)
+    static = (method, proxy, steps, log_every, batch_size)
+    args = (params, data_key, y_val, jax.device_put(xis, sharded), jax.device_put(phis, sharded))
+    return static, args, n_settings
+
+
+def sin_sweep_program(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
+                      batch_size=SIN_BATCH_SIZE):
+    """The compiled sweep and its (sharded) arguments, without running it.
+
+    Returns (compiled, args, n_settings). The settings axis is padded (by repeating the
+    last setting) to a multiple of the device count and sharded over a 1-D mesh of all
+    devices, so every device trains its share of the settings in parallel.
+    """
+    static, args, n_settings = _sweep_arguments(
+        method, xis, phis, steps, log_every, proxy, seed, batch_size
+    )
+    return _sin_sweep_jit.lower(*static, *args).compile(), args, n_settings
+
+
+def _collect_sweep(method, output, n_settings, xis, phis):
+    output = {name: np.asarray(value)[:n_settings] for name, value in output.items()}
+    xis, phis = np.atleast_1d(xis), np.atleast_1d(phis)
+    for i, bad in enumerate(output.pop("first_bad")):
+        if bad >= 0:
+            raise ValueError(
+                f"{method}: the loss became non-finite at step {bad} "
+                f"(xi = {xis[i]:g}, phi = {phis[i]:g} deg)"
+            )
+    return output
+
+
+def run_sin_sweep(method, xis, phis, steps, log_every, *, proxy="l1", seed=0,
+                  batch_size=SIN_BATCH_SIZE):
+    """Train ``method`` for every setting (ξ_k, φ_k) at once: vmapped and sharded runs.
+
+    Every run starts from the same network and sees the same targets (seed). Returns
+    numpy arrays of shape (n_settings, steps // log_every): "x_dist" and "loss_y" (means
+    over each chunk of log_every training batches) and "val_x_dist" (mean x-distance on
+    1000 fixed validation targets at the end of each chunk). Raises ValueError naming the
+    step where a loss became non-finite.
+    """
+    static, args, n_settings = _sweep_arguments(
+        method, xis, phis, steps, log_every, proxy, seed, batch_size
+    )
+    return _collect_sweep(method, _sin_sweep_jit(*static, *args), n_settings, xis, phis)
+
+
+def sin_step_timer(method, xi, phi_deg, steps, *, proxy="l1"):
+    """Compile one run of ``steps`` steps; returns a function that executes it and returns
+    the measured wall-clock seconds per step (compilation excluded)."""
+    compiled, args, _ = sin_sweep_program(method, [xi], [phi_deg], steps, steps, proxy=proxy)
+
+    def seconds_per_step():
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        return (time.perf_counter() - start) / steps
+
+    return seconds_per_step
+
+
+# ---------------------------------------------------------------------------------------
+# The page's settings and experiments
+# ---------------------------------------------------------------------------------------
 
 # The book's budget (equal steps for every method) and the paper's (600 s per run).
 BOOK_STEPS = 12_000
@@ -190,6 +396,103 @@ def landscape_grid(xi, phi_deg, y_target, box=LANDSCAPE_BOX, resolution=241, pow
 # ---------------------------------------------------------------------------------------
 # Figures (the notebook shows them; sip-reproduce saves them)
 # ---------------------------------------------------------------------------------------
+
+
+def plot_sip_landscape(ax, x1, x2, loss_grid, solutions=None, levels=20):
+    """Filled contours of ``loss_grid`` (shape (len(x2), len(x1))) and the exact solutions
+    (array (k, 2)) as crosses; returns the contour set for a colour bar."""
+    contours = ax.contourf(x1, x2, loss_grid, levels=levels, cmap="viridis")
+    if solutions is not None and len(solutions):
+        ax.scatter(solutions[:, 0], solutions[:, 1], label="exact solutions", **TARGET_STYLE)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_aspect("equal")
+    ax.grid(False)
+    return contours
+
+
+def plot_sip_curves(ax, curves, seconds_per_step=None, ylabel="x-distance"):
+    """Learning curves on a log scale: ``curves`` maps a method to (steps, values).
+
+    With ``seconds_per_step`` (a dict per method) the x axis is the measured time.
+    """
+    for method, (steps, values) in curves.items():
+        x = steps if seconds_per_step is None else steps * seconds_per_step[method]
+        ax.plot(x, values, color=method_color(method), label=method)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step" if seconds_per_step is None else "time [s] (measured)")
+    ax.set_ylabel(ylabel)
+
+
+def plot_sip_sweep(ax, values, sweep, xlabel, ylabel, log_x=False, linestyle="-", label=True):
+    """One line per method over the sweep points: ``values`` maps a method to an array."""
+    for method, series in values.items():
+        ax.plot(sweep, series, linestyle, marker="o", markersize=3.5, color=method_color(method),
+                label=method if label else None)
+    ax.set_yscale("log")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def draw_sip_spaces(ax):
+    """The three spaces of SIP training: the network maps y* to x, the physics P maps x to
+    y, the loss compares y with y*; SIP's inverse step goes back from y to x and the
+    network receives the proxy loss in x space."""
+    ax.set_xlim(0, 13)
+    ax.set_ylim(0, 5)
+    ax.axis("off")
+    sip = method_color("SIP")
+    for center, text, color in [(1.3, "target $y^*$", "#f0f0f0"),
+                                (4.6, "network\n$f(y^*;\\theta)$", "#dbe9f6"),
+                                (7.9, "$x$ (inputs of P)", "#e5f5e0"),
+                                (11.4, "$y = P(x)$", "#fdebd0")]:
+        diagram_box(ax, center - 1.1, 2.7, 2.2, 1.0, text, facecolor=color)
+    for start in (2.45, 5.75, 9.05):
+        diagram_arrow(ax, (start, 3.2), (start + (1.2 if start > 9 else 1.0), 3.2))
+    ax.text(9.65, 3.45, "$P$", ha="center", va="bottom", fontsize=9)
+    ax.text(11.4, 4.3, "$L = \\frac{1}{2}\\|y - y^*\\|^2$", ha="center", fontsize=10)
+    diagram_arrow(ax, (11.4, 2.6), (8.3, 2.6), sip, rad=-0.35)
+    ax.text(9.85, 1.3, "inverse step $P^{-1}(y + \\Delta y;\\,x)$", ha="center", va="bottom",
+            fontsize=9, color=sip)
+    diagram_arrow(ax, (7.5, 2.6), (4.9, 2.6), sip, rad=-0.35)
+    ax.text(6.2, 1.4, "proxy loss in $x$: Adam on $\\theta$", ha="center", va="bottom",
+            fontsize=9, color=sip)
+    ax.text(0.2, 0.3, "black: forward pass (and plain backpropagation);  "
+            "red: what SIP does instead of backpropagating through $P$",
+            fontsize=8.5, color="0.3")
+
+
+def plot_sip_step_diagram(axes, x1, x2, loss_grid, x, x_target, gradient_step, y, y_new,
+                          y_target):
+    """One SIP step for one batch entry: left, y space (y, the target y*, the step Δy);
+    right, x space over the contours of L (x, x̃ = x + Δx, and a gradient step)."""
+    sip, gd = method_color("SIP"), method_color("SGD")
+    ax_y, ax_x = axes
+    ax_y.scatter(*y, **START_STYLE, label="$y = P(x)$")
+    ax_y.scatter(*y_target, **TARGET_STYLE, label="$y^*$")
+    ax_y.annotate("", xy=y_new, xytext=y, arrowprops=dict(arrowstyle="-|>", color=sip, lw=2))
+    ax_y.text(0.5 * (y[0] + y_new[0]), 0.5 * (y[1] + y_new[1]), "  $\\Delta y = y^* - y$", color=sip)
+    ax_y.set_xlabel("$y_1$")
+    ax_y.set_ylabel("$y_2$")
+    ax_y.set_title("y space: Newton step on L")
+    ax_y.legend(loc="lower right")
+    ax_x.contourf(x1, x2, loss_grid, levels=20, cmap="viridis")
+    ax_x.scatter(*x, **START_STYLE, label="$x$")
+    ax_x.annotate("", xy=x_target, xytext=x, arrowprops=dict(arrowstyle="-|>", color=sip, lw=2))
+    ax_x.scatter(*x_target, color=sip, marker="*", s=120, zorder=6,
+                 label="$\\tilde x = x + \\Delta x$")
+    ax_x.annotate("", xy=x + gradient_step, xytext=x,
+                  arrowprops=dict(arrowstyle="-|>", color=gd, lw=2))
+    ax_x.plot([], [], color=gd, label="gradient step $-\\eta\\nabla_x L$")
+    ax_x.set_xlabel("$x_1$")
+    ax_x.set_ylabel("$x_2$")
+    ax_x.set_title("x space: proxy target for the network")
+    ax_x.set_aspect("equal")
+    ax_x.grid(False)
+    ax_x.legend(loc="lower right", fontsize=8)
+
 
 
 def figure_spaces():
