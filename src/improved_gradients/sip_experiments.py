@@ -231,7 +231,7 @@ def sin_step_timer(method, xi, phi_deg, steps, *, proxy="l1"):
 # ---------------------------------------------------------------------------------------
 
 # The book's budget (equal steps for every method).
-BOOK_STEPS = 12_000
+BOOK_STEPS = 8_000
 BOOK_LOG_EVERY = 100
 # The paper's budget: 600 s of GPU wall clock per optimiser and setting. Holl et al. report
 # that a SIP iteration cost about three times an Adam iteration in their implementation;
@@ -245,12 +245,13 @@ PAPER_COST_PER_STEP = {"SIP": 3.0, "Adam": 1.0, "SGD": 1.0, "Adadelta": 1.0, "Ad
 # step count; at 48 000 steps our Adam reproduces the paper's Adam values (checked on the
 # page with the long-budget record). SIP then gets 48 000 / 3 = 16 000 steps.
 PAPER_ADAM_STEPS = 48_000
-# The page's emulation of the equal-time setting: 3/4 of the paper's steps, so that SIP
-# gets the book's budget (12 000) and every 1×-cost optimiser three times as many.
-EMULATED_FACTOR = 0.75
-# The long-budget record shipped as data: 1.5 × the paper's steps (SIP 24 000, the others
-# 72 000), twice the page's emulation, so it also shows what doubling Adam's budget does.
-RECORD_FACTOR = 1.5
+# The page's emulation of the equal-time setting: half the paper's steps, so that SIP
+# gets the book's budget (8 000) and every 1×-cost optimiser three times as many (24 000).
+EMULATED_FACTOR = 0.5
+# The long-budget record shipped as data: the paper's budget in steps (SIP 16 000, the
+# others 48 000; ``sip-reproduce`` with its defaults), twice the page's emulation, so it
+# also shows what doubling the page's budgets does.
+RECORD_FACTOR = 1.0
 RECORD_PATH = pathlib.Path(__file__).resolve().parent / "data" / "sip_long_budget.json"
 # "Final" values average the last FINAL_WINDOW logged validations (the last 1000 steps
 # of the book's budget): a single evaluation jitters with the last few mini-batches.
@@ -347,13 +348,18 @@ def measure_step_times(methods=SIN_METHODS, steps=500, repeats=10, xi=32.0, phi_
 
 
 def learning_curves(results, xi, metric="val_x_dist"):
-    """{method: (steps, metric)} of the curve run with this ξ (at CURVE_PHI)."""
-    position = results["settings"][2]["curves"][CURVE_XIS.index(xi)]
-    return {
-        method: (results["steps"][method], results[method][metric][position])
-        for method in SIN_METHODS
-        if method in results
-    }
+    """{method: (steps, metric)} of the curve run with this ξ (at CURVE_PHI); methods that
+    a budget view took from the runs at the curve settings only (``results["curve_runs"]``)
+    included."""
+    curves = {}
+    for source in (results, results.get("curve_runs")):
+        if source is None:
+            continue
+        position = source["settings"][2]["curves"][CURVE_XIS.index(xi)]
+        for method in SIN_METHODS:
+            if method in source and method not in curves:
+                curves[method] = (source["steps"][method], source[method][metric][position])
+    return {method: curves[method] for method in SIN_METHODS if method in curves}
 
 
 def final_value(series, end=None):
@@ -384,11 +390,11 @@ def final_x_distance(results, xi):
 def summary_table(results):
     """The page's summary as text: final x-distance per method at φ = 45° for each
     curve ξ, then per sweep point for SIP and Adam."""
-    methods = [method for method in SIN_METHODS if method in results]
+    finals = {xi: final_x_distance(results, xi) for xi in CURVE_XIS}
+    methods = list(finals[CURVE_XIS[0]])
     lines = [f"final x-distance (1000 validation targets, mean of the last {FINAL_WINDOW} "
              f"evaluations), phi = {CURVE_PHI:g} deg"]
     lines.append(f"{'method':<10}" + "".join(f"{f'xi = {xi:g}':>12}" for xi in CURVE_XIS))
-    finals = {xi: final_x_distance(results, xi) for xi in CURVE_XIS}
     for method in methods:
         lines.append(f"{method:<10}" + "".join(f"{finals[xi][method]:>12.3g}" for xi in CURVE_XIS))
     for sweep, points, label in (
@@ -401,6 +407,238 @@ def summary_table(results):
         for k, point in enumerate(points):
             lines.append(f"{point:<8g}" + "".join(f"{values[m][k]:>12.3g}" for m in shown))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Budgets: the book's equal steps, the emulated equal-time setting, the long-budget record
+# ---------------------------------------------------------------------------------------
+
+WEAK_METHODS = ("SGD", "Adadelta", "Adagrad", "RMSprop")
+RECORD_CHECK = {"method": "SIP", "xi": 32.0, "phi_deg": 0.0}  # the record's re-run setting
+
+
+def page_budgets(book_steps=BOOK_STEPS, factor=EMULATED_FACTOR, log_every=BOOK_LOG_EVERY):
+    """{"book": equal steps for every method, "emulated": the paper's equal-time budget
+    scaled by ``factor`` (``paper_budget``)}, each {method: steps}."""
+    book_steps = check_positive_int("book_steps", book_steps)
+    return {"book": {method: book_steps for method in SIN_METHODS},
+            "emulated": paper_budget(factor, log_every)}
+
+
+def run_page(book_steps=BOOK_STEPS, factor=EMULATED_FACTOR, log_every=BOOK_LOG_EVERY,
+             progress=None):
+    """The page's training runs, enough for both budgets of ``page_budgets``: SIP and Adam
+    on every setting for the longer of their two budgets; SGD, Adadelta, Adagrad and RMSprop
+    on every setting for the book's budget and, at the two curve settings only, for their
+    emulated budget (the sweeps of the emulated view compare SIP and Adam).
+
+    Returns {"all": run_methods' results, "curves": results-like dict of the curve-setting
+    runs, "budgets": page_budgets(...), "log_every": log_every}.
+    """
+    budgets = page_budgets(book_steps, factor, log_every)
+    longest = {m: max(budgets["book"][m], budgets["emulated"][m]) for m in ("SIP", "Adam")}
+    steps = {**longest, **{m: budgets["book"][m] for m in WEAK_METHODS}}
+    runs = {"all": run_methods(steps, log_every, progress=progress), "budgets": budgets,
+            "log_every": log_every}
+    xis = np.array(CURVE_XIS, np.float32)
+    phis = np.full(len(CURVE_XIS), CURVE_PHI, np.float32)
+    curves = {"settings": (xis, phis, {"curves": list(range(len(CURVE_XIS)))}), "steps": {}}
+    for method in WEAK_METHODS:
+        n = budgets["emulated"][method]
+        if n > budgets["book"][method]:
+            curves[method] = run_sin_sweep(method, xis, phis, n, log_every)
+            curves["steps"][method] = log_every * np.arange(1, n // log_every + 1)
+        if progress is not None:
+            progress.update(1)
+    runs["curves"] = curves
+    return runs
+
+
+def _cut(results, method, steps, log_every):
+    logs = steps // log_every
+    if method not in results or len(results["steps"][method]) < logs:
+        return None
+    return {name: values[..., :logs] for name, values in results[method].items()}
+
+
+def budget_view(runs, budget):
+    """A results-like dict of ``run_page``'s runs cut at ``budget`` ({method: steps}, e.g.
+    ``runs["budgets"]["emulated"]``): every method whose runs at every setting reach its
+    budget; the others, where the curve-setting runs reach it, under "curve_runs"."""
+    log_every = runs["log_every"]
+    view = {"settings": runs["all"]["settings"], "steps": {}, "budget": dict(budget)}
+    curve_runs = {"settings": runs["curves"]["settings"], "steps": {}}
+    for method, steps in budget.items():
+        for target, source in ((view, runs["all"]), (curve_runs, runs["curves"])):
+            cut = _cut(source, method, steps, log_every)
+            if cut is not None:
+                target[method] = cut
+                target["steps"][method] = source["steps"][method][:steps // log_every]
+                break
+        else:
+            raise ValueError(f"no run of {method} reaches {steps} steps")
+    if len(curve_runs) > 2:
+        view["curve_runs"] = curve_runs
+    return view
+
+
+def outcomes(view):
+    """The numbers the claims use, from a budget view or from the record's view
+    (``record_view``): {"budget", "curves": {ξ: {method: final x-distance}}, "xi_sweep":
+    {method: x-distance/ξ}, "phi_sweep": {method: x-distance}}."""
+    if "record_finals" in view:
+        return view["record_finals"]
+    return {"budget": view["budget"],
+            "curves": {xi: final_x_distance(view, xi) for xi in CURVE_XIS},
+            "xi_sweep": sweep_values(view, "xi_sweep"),
+            "phi_sweep": sweep_values(view, "phi_sweep")}
+
+
+def record_view(record, budget):
+    """``outcomes`` of the long-budget record at ``budget`` ({method: steps}, multiples of
+    the record's checkpoint spacing, at most its budget)."""
+    index = record["settings"][2]
+    result = {"budget": dict(budget), "curves": {xi: {} for xi in CURVE_XIS},
+              "xi_sweep": {}, "phi_sweep": {}}
+    for method, steps in budget.items():
+        checkpoints = record["steps"][method]
+        if steps not in checkpoints:
+            raise ValueError(f"the record has no checkpoint of {method} at {steps} steps "
+                             f"(it has every {checkpoints[0]} up to {checkpoints[-1]})")
+        finals = record[method]["final"][:, list(checkpoints).index(steps)]
+        for k, xi in enumerate(CURVE_XIS):
+            result["curves"][xi][method] = float(finals[index["curves"][k]])
+        result["xi_sweep"][method] = finals[index["xi_sweep"]] / np.asarray(XI_SWEEP)
+        result["phi_sweep"][method] = finals[index["phi_sweep"]]
+    return {"record_finals": result}
+
+
+def adam_doubling_change(values_half, values_full):
+    """Largest factor by which Adam's ξ-sweep values change when its budget doubles:
+    max over ξ of max(a/b, b/a)."""
+    a, b = np.asarray(values_half, float), np.asarray(values_full, float)
+    return float(np.max(np.maximum(a / b, b / a)))
+
+
+# The paper's values and claims (read off its figures, Holl et al. 2022, Figs. 4-5).
+PAPER_XI1 = {"SIP": 8.4e-4, "Adam": 3.6e-4, "SGD": 2e-3, "Adadelta": 1.4e-3, "Adagrad": 7e-4,
+             "RMSprop": 6.4e-4}
+PAPER_XI32 = {"SIP": 1.3e-2, "Adam": 0.3}
+PAPER_XI32_OTHERS = (1.4, 1.9)
+PAPER_ADAM_ROTATION = 25.0
+PAPER_ADAM_AHEAD_UP_TO = (25.0, 30.0)
+
+
+def adam_ahead(values):
+    """The ξ of the ξ sweep at which Adam's relative x-distance is below SIP's."""
+    return [xi for k, xi in enumerate(XI_SWEEP) if values["Adam"][k] < values["SIP"][k]]
+
+
+def claims(result):
+    """The paper's claims tested on ``outcomes(...)``: a list of (claim, number shown,
+    verdict "yes" / "partly" / "no" / "not run") with the rule of each verdict in
+    ``CLAIM_RULES``."""
+    c1, c32 = result["curves"][1.0], result["curves"][32.0]
+    xi_rel, phi_abs = result["xi_sweep"], result["phi_sweep"]
+    rows = []
+    others = [c32[m] for m in WEAK_METHODS if m in c32]
+    ratio = c32["Adam"] / c32["SIP"]
+    rows.append(("xi=32: SIP << Adam << others", f"Adam/SIP {ratio:.3g}, others >= "
+                 f"{min(others):.3g}",
+                 "yes" if ratio >= 10 and min(others) >= 3 * c32["Adam"] else
+                 "partly" if ratio >= 3 else "no"))
+    best = min(c1, key=c1.get)
+    rows.append(("xi=1: Adam lowest (paper Adam/SIP 0.43)",
+                 f"Adam/SIP {c1['Adam'] / c1['SIP']:.3g}, lowest {best}",
+                 "yes" if best == "Adam" else "partly" if c1["Adam"] < c1["SIP"] else "no"))
+    worst = max(c1, key=c1.get)
+    rows.append(("xi=1: every method < 2.1e-3", f"slowest {worst} {c1[worst]:.3g}",
+                 "yes" if c1[worst] < 2.1e-3 else "partly" if c1[worst] < 4.2e-3 else "no"))
+    from_5 = [k for k, xi in enumerate(XI_SWEEP) if xi >= 5]
+    spread = xi_rel["SIP"][from_5].max() / xi_rel["SIP"][from_5].min()
+    rows.append(("xi sweep: SIP flat from xi=5", f"max/min {spread:.3g}",
+                 "yes" if spread <= 2 else "partly" if spread <= 4 else "no"))
+    ahead = adam_ahead(xi_rel)
+    upper = max(ahead) if ahead else 0.0
+    loses_above = all(xi_rel["Adam"][k] > xi_rel["SIP"][k] for k, xi in enumerate(XI_SWEEP)
+                      if xi >= 48)
+    rows.append(("xi sweep: Adam ahead up to xi~25-30", f"Adam ahead at {_xi_list(ahead)}",
+                 "yes" if 20 <= upper < 48 and loses_above else
+                 "partly" if 5 <= upper < 48 and loses_above else "no"))
+    rotation = phi_abs["Adam"][-1] / phi_abs["Adam"][0]
+    rows.append(("phi sweep: Adam 25x worse at 45 deg", f"{rotation:.3g}x",
+                 "yes" if PAPER_ADAM_ROTATION / 2 <= rotation <= 2 * PAPER_ADAM_ROTATION else
+                 "partly" if rotation >= 3 else "no"))
+    phi_spread = phi_abs["SIP"].max() / phi_abs["SIP"].min()
+    rows.append(("phi sweep: SIP flat", f"max/min {phi_spread:.3g}",
+                 "yes" if phi_spread <= 2 else "partly" if phi_spread <= 4 else "no"))
+    weak = [m for m in WEAK_METHODS if m in phi_abs]
+    if weak:
+        lowest = min(phi_abs[m][1:].min() for m in weak)
+        rows.append(("phi sweep: others ~1-2 for phi>=1", f"lowest {lowest:.3g}",
+                     "yes" if lowest >= 0.5 else "partly" if lowest >= 0.2 else "no"))
+    else:
+        rows.append(("phi sweep: others ~1-2 for phi>=1", "-", "not run"))
+    return rows
+
+
+CLAIM_RULES = (
+    "xi=32 (phi=45): yes if Adam/SIP >= 10 and every other optimiser >= 3x Adam; partly if "
+    "Adam/SIP >= 3",
+    "xi=1 (phi=45): yes if Adam has the lowest x-distance; partly if Adam only beats SIP",
+    "xi=1: yes if the slowest method is below the paper's 2.1e-3; partly below twice that",
+    "SIP flat in xi: yes if max/min of x-distance/xi over xi >= 5 is <= 2; partly if <= 4",
+    "Adam ahead up to xi~25-30: yes if the largest xi where Adam beats SIP is 20 or 32 and "
+    "Adam loses at 48 and 64; partly if that xi is at least 5",
+    "Adam's rotation penalty: yes within a factor 2 of the paper's 25; partly if >= 3",
+    "SIP flat in phi: yes if max/min <= 2; partly if <= 4",
+    "others fail in phi: yes if the lowest x-distance for phi >= 1 deg is >= 0.5",
+)
+
+
+def _xi_list(values):
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]" if values else "none"
+
+
+def claims_table(columns):
+    """The claims at several budgets: ``columns`` maps a label to ``outcomes(...)``;
+    returns the text table (one line per claim, per budget the number and the verdict)."""
+    tested = {label: claims(result) for label, result in columns.items()}
+    first = next(iter(tested.values()))
+    width = max(len(row[0]) for row in first)
+    lines = []
+    for label, result in columns.items():
+        lines.append(f"{label}: " + ", ".join(f"{m} {n}" for m, n in result["budget"].items()
+                                              if m in ("SIP", "Adam")) + " steps")
+    lines.append("")
+    for k, (claim, _, _) in enumerate(first):
+        lines.append(f"{claim}")
+        for label, rows in tested.items():
+            _, shown, verdict = rows[k]
+            lines.append(f"    {label:<22} {verdict:<8} {shown}")
+    return "\n".join(lines)
+
+
+def verdicts(columns):
+    """{label: [verdict per claim]} for ``claims_table``'s columns."""
+    return {label: [row[2] for row in claims(result)] for label, result in columns.items()}
+
+
+def load_record_or_none():
+    """The shipped long-budget record, or None where it is missing."""
+    return load_long_budget_record() if RECORD_PATH.exists() else None
+
+
+def rerun_record_setting(record):
+    """Re-run RECORD_CHECK (one setting of the record) at the record's budget of that method;
+    returns (this run's final x-distance, the record's value)."""
+    method, xi, phi = RECORD_CHECK["method"], RECORD_CHECK["xi"], RECORD_CHECK["phi_deg"]
+    steps = int(record["budget"][method])
+    log_every = int(record["log_every"])
+    values = run_sin_sweep(method, [xi], [phi], steps, log_every)["val_x_dist"][0]
+    xis, phis, _ = record["settings"]
+    position = int(np.flatnonzero((xis == xi) & (phis == phi))[0])
+    return float(final_value(values)), float(record[method]["final"][position, -1])
 
 
 def exact_solutions(y_target, xi, phi_deg, box=LANDSCAPE_BOX):
@@ -596,6 +834,56 @@ def figure_sweeps(results):
     return fig
 
 
+BUDGET_STYLES = {"book": ":", "emulated": "-", "record": "--"}
+
+
+def figure_budget_sweeps(columns):
+    """SIP and Adam in both sweeps at several budgets: ``columns`` maps a label whose
+    first word is "book", "emulated" or "record" to ``outcomes(...)``."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    for label, result in columns.items():
+        style = BUDGET_STYLES[label.split()[0]]
+        for method in ("SIP", "Adam"):
+            budget = result["budget"][method]
+            axes[0].plot(XI_SWEEP, result["xi_sweep"][method], style, marker="o",
+                         markersize=3, color=method_color(method),
+                         label=f"{method}, {label} ({budget // 1000}k steps)")
+            axes[1].plot(PHI_SWEEP, result["phi_sweep"][method], style, marker="o",
+                         markersize=3, color=method_color(method))
+    axes[0].set(xscale="log", yscale="log", xlabel="$\\xi$", ylabel="x-distance / $\\xi$",
+                title=f"$\\varphi$ = {XI_SWEEP_PHI:g}°")
+    axes[1].set(yscale="log", xlabel="$\\varphi$ [°]", ylabel="x-distance",
+                title=f"$\\xi$ = {PHI_SWEEP_XI:g}")
+    axes[0].legend(fontsize=7.5)
+    fig.tight_layout()
+    return fig
+
+
+def figure_record(record):
+    """The long-budget record (precomputed, shipped as data): learning curves of every
+    method at the two curve settings, and both sweeps at the record's budget."""
+    fig, axes = plt.subplots(1, 4, figsize=(14.0, 3.6))
+    for k, xi in enumerate(CURVE_XIS):
+        for method in SIN_METHODS:
+            axes[k].plot(record["curve_steps"][method], record["curves"][method][k],
+                         color=method_color(method), label=method, linewidth=1.2)
+        axes[k].set(yscale="log", xlabel="training step", ylabel="x-distance",
+                    title=f"record: $\\xi$ = {xi:g}, $\\varphi$ = {CURVE_PHI:g}°")
+    result = outcomes(record_view(record, record["budget"]))
+    for method in SIN_METHODS:
+        axes[2].plot(XI_SWEEP, result["xi_sweep"][method], marker="o", markersize=3,
+                     color=method_color(method))
+        axes[3].plot(PHI_SWEEP, result["phi_sweep"][method], marker="o", markersize=3,
+                     color=method_color(method))
+    axes[2].set(xscale="log", yscale="log", xlabel="$\\xi$", ylabel="x-distance / $\\xi$",
+                title=f"record: $\\xi$ sweep, $\\varphi$ = {XI_SWEEP_PHI:g}°")
+    axes[3].set(yscale="log", xlabel="$\\varphi$ [°]", ylabel="x-distance",
+                title=f"record: $\\varphi$ sweep, $\\xi$ = {PHI_SWEEP_XI:g}")
+    axes[0].legend(fontsize=7.5, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
 def figure_proxy_ablation(ablation):
     fig, axes = plt.subplots(1, len(CURVE_XIS), figsize=(10.0, 3.6))
     for k, (ax, xi) in enumerate(zip(axes, CURVE_XIS)):
@@ -616,7 +904,7 @@ def figure_proxy_ablation(ablation):
 # ---------------------------------------------------------------------------------------
 
 
-RECORD_CHECKPOINT = 3000   # the record keeps final values every this many steps
+RECORD_CHECKPOINT = 1000   # the record keeps final values every this many steps
 RECORD_CURVE_EVERY = 500   # and the curve settings' validation x-distance this often
 
 
@@ -683,6 +971,25 @@ def long_budget_record(results, ablation, steps, log_every, provenance):
     return record
 
 
+def record_from_output(out):
+    """The long-budget record of a finished ``sip-reproduce`` output directory (its
+    sip_results.npz and sip_results.json), for a run made without ``--record``."""
+    out = pathlib.Path(out)
+    summary = json.loads((out / "sip_results.json").read_text())
+    steps = summary["steps"]
+    with np.load(out / "sip_results.npz") as arrays:
+        methods = [m for m in SIN_METHODS if f"{m}/val_x_dist" in arrays]
+        results = {"settings": experiment_settings(), "steps": {}}
+        for m in methods:
+            results[m] = {"val_x_dist": arrays[f"{m}/val_x_dist"]}
+            results["steps"][m] = arrays[f"{m}/steps"]
+        log_every = int(results["steps"][methods[0]][0])
+        ablation = None
+        if "ablation_l1/val_x_dist" in arrays:
+            ablation = {p: {"val_x_dist": arrays[f"ablation_{p}/val_x_dist"]} for p in ("l1", "l2")}
+    return long_budget_record(results, ablation, steps, log_every, summary["provenance"])
+
+
 def load_long_budget_record(path=None):
     """The long-budget record shipped with the package (``sip-reproduce --record``), as a
     results-like dict: {"settings", "steps": {method: checkpoint steps}, method:
@@ -697,6 +1004,7 @@ def load_long_budget_record(path=None):
     record = {"settings": (np.array(raw["settings"]["xi"], np.float32),
                            np.array(raw["settings"]["phi_deg"], np.float32), index),
               "provenance": raw["provenance"], "budget": raw["steps"], "steps": {},
+              "log_every": raw["log_every"],
               "curve_steps": {}, "curves": {}}
     for method, rows in raw["final_val_x_dist"].items():
         finals = np.array(rows)
@@ -891,3 +1199,57 @@ def add_commands(subparsers):
     bench.add_argument("--phi", type=float, default=CURVE_PHI)
     bench.set_defaults(run=benchmark)
 
+
+# ---------------------------------------------------------------------------------------
+# For the discussion page
+# ---------------------------------------------------------------------------------------
+
+PAGE = "sip-training"
+# (reference quantity, experiment, method, metric, the paper's value, the claim)
+_DISCUSSION_ROWS = (
+    ("emulated_xi32_SIP", "sin benchmark, ξ = 32, φ = 45°", "SIP",
+     "final validation x-distance, emulated equal time", PAPER_XI32["SIP"],
+     "SIP reaches ≈ 1.3e-2 at ξ = 32"),
+    ("emulated_xi32_Adam", "sin benchmark, ξ = 32, φ = 45°", "Adam",
+     "final validation x-distance, emulated equal time", PAPER_XI32["Adam"],
+     "Adam reaches ≈ 0.3 at ξ = 32"),
+    ("emulated_xi1_SIP", "sin benchmark, ξ = 1, φ = 45°", "SIP",
+     "final validation x-distance, emulated equal time", PAPER_XI1["SIP"],
+     "SIP reaches ≈ 8.4e-4 at ξ = 1"),
+    ("emulated_xi1_Adam", "sin benchmark, ξ = 1, φ = 45°", "Adam",
+     "final validation x-distance, emulated equal time", PAPER_XI1["Adam"],
+     "Adam reaches ≈ 3.6e-4 at ξ = 1"),
+    ("emulated_adam_rotation", "sin benchmark, ξ = 32, φ sweep", "Adam",
+     "x-distance at φ = 45° / at φ = 0°, emulated equal time", PAPER_ADAM_ROTATION,
+     "rotating the problem makes Adam ≈ 25× worse"),
+)
+DISCUSSION_RULE = "yes within a factor 2 of the paper's value, partly within a factor 4, else no"
+
+
+def discussion_summary():
+    """Rows for the discussion page, from this page's stored, tolerance-checked references
+    (no training here): the emulated equal-time budget's final x-distances of SIP and Adam
+    at ξ = 1 and 32 and Adam's rotation penalty, each against the paper's value."""
+    from .reference import load_references
+
+    quantities = load_references(PAGE)["quantities"]
+    rows = []
+    for name, experiment, method, metric, paper, claim in _DISCUSSION_ROWS:
+        if name not in quantities:
+            raise ValueError(f"{PAGE}: no stored reference {name!r}; run `make notebooks`")
+        value = float(quantities[name]["value"])
+        factor = max(value / paper, paper / value)
+        rows.append({"experiment": experiment, "method": method, "metric": metric,
+                     "value": value, "claim": f"{claim} (Holl et al. 2022: {paper:g})",
+                     "reproduced": "yes" if factor <= 2 else "partly" if factor <= 4 else "no",
+                     "note": f"factor {factor:.2g} from the paper; rule: {DISCUSSION_RULE}"})
+    return rows
+
+
+def measure_cost_per_update(repeats=3):
+    """{method: measured seconds per update} of the page's method SIP and of Adam (one run
+    of the sin benchmark at ξ = 32, φ = 45°, batch 100), measured side by side in one
+    run: 100 steps per timed run, each method's best of ``repeats``; the compilation of
+    the two runs takes most of the few seconds."""
+    repeats = check_positive_int("repeats", repeats)
+    return measure_step_times(methods=("SIP", "Adam"), steps=100, repeats=repeats)
