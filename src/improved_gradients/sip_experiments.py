@@ -837,6 +837,26 @@ def figure_sweeps(results):
 BUDGET_STYLES = {"book": ":", "emulated": "-", "record": "--"}
 
 
+def figure_budget_curves(view, book_steps=BOOK_STEPS):
+    """Learning curves of a budget view at the curve settings: against steps (a grey line
+    at ``book_steps``) and against the paper's time, steps × PAPER_COST_PER_STEP scaled so
+    that PAPER_ADAM_STEPS Adam steps take PAPER_SECONDS."""
+    paper_seconds = {m: PAPER_SECONDS * PAPER_COST_PER_STEP[m] / PAPER_ADAM_STEPS
+                     for m in SIN_METHODS}
+    fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.0), sharey="row")
+    for row, xi in enumerate(CURVE_XIS):
+        curves = learning_curves(view, xi)
+        plot_sip_curves(axes[row, 0], curves)
+        plot_sip_curves(axes[row, 1], curves, paper_seconds)
+        axes[row, 0].axvline(book_steps, color="0.6", linewidth=1)
+        axes[row, 1].set_xlabel("time the paper would spend [s] (its per-step cost ratio)")
+        axes[row, 0].set_title(f"$\\xi$ = {xi:g}, $\\varphi$ = {CURVE_PHI:g}°: against steps")
+        axes[row, 1].set_title(f"$\\xi$ = {xi:g}: against the paper's time")
+    axes[0, 0].legend(ncol=2, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def figure_budget_sweeps(columns):
     """SIP and Adam in both sweeps at several budgets: ``columns`` maps a label whose
     first word is "book", "emulated" or "record" to ``outcomes(...)``."""
