@@ -481,3 +481,11 @@ def test_shipped_record_matches_the_page_settings():
 def test_measure_cost_per_update_has_sip_and_adam():
     costs = sip_experiments.measure_cost_per_update(repeats=1)
     assert set(costs) == {"SIP", "Adam"} and all(0 < v < 1 for v in costs.values())
+
+
+def test_discussion_summary_rows_from_the_stored_references():
+    rows = sip_experiments.discussion_summary()
+    assert len(rows) == 5
+    for row in rows:
+        assert set(row) >= {"experiment", "method", "metric", "value", "claim", "reproduced"}
+        assert row["reproduced"] in ("yes", "partly", "no") and row["value"] > 0
