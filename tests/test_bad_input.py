@@ -46,7 +46,7 @@ import optax
 import pytest
 
 from improved_gradients import __main__ as cli
-from improved_gradients import _checks, hig_experiments, physics, training, updates
+from improved_gradients import _checks, hig_experiments, physics, sip_experiments, training, updates
 
 MODULES = ("_checks", "physics", "updates", "models", "training", "notebook", "reference",
            "machine", "sip_experiments", "hig_experiments", "__main__")
@@ -281,18 +281,18 @@ ROWS = [
     Row("training.optax_trajectory",
         {"optimizer": optax.sgd(1e30), "loss_x": physics.toy_loss_x, "x0": X2, "steps": 5},
         {"steps": [("a learning rate that diverges", 5, "not finite")]}, run_valid=False),
-    Row("training.sin_optimizer", {"method": "SGD", "xi": 2.0},
+    Row("sip_experiments.sin_optimizer", {"method": "SGD", "xi": 2.0},
         {"method": ["type", "name"], "xi": ["type", "nan", "inf", "negative", "zero"]}),
-    Row("training.sin_targets", {"key": KEY, "batch_size": 4},
+    Row("sip_experiments.sin_targets", {"key": KEY, "batch_size": 4},
         {"key": ["type", ("a seed instead of a key", 0)], "batch_size": COUNT + ["type"]}),
-    Row("training.sin_batch_loss",
+    Row("sip_experiments.sin_batch_loss",
         {"method": "SIP", "params": MLP, "y_target": SIN_Y, "xi": 2.0, "phi_deg": 15.0,
          "proxy": "l1"},
         {"method": ["type", "name"], "params": ["type", "empty"],
          "y_target": ["type", "shape", "nan", "inf", "empty"], "xi": ["nan", "zero", "negative"],
          "phi_deg": ["nan"], "proxy": ["type", "name"]}),
-    Row("training.sin_initial_state", {"seed": 0}, {"seed": SEED}),
-    Row("training.run_sin_sweep",
+    Row("sip_experiments.sin_initial_state", {"seed": 0}, {"seed": SEED}),
+    Row("sip_experiments.run_sin_sweep",
         {"method": "Adam", "xis": [1.0, 2.0], "phis": [0.0, 15.0], "steps": 10, "log_every": 5,
          "proxy": "l1", "seed": 0, "batch_size": 8},
         {"method": ["type", "name"],
@@ -302,12 +302,12 @@ ROWS = [
          "log_every": COUNT + [("not a divisor of steps", 3, "multiple of log_every")],
          "proxy": ["type", "name"], "seed": SEED, "batch_size": COUNT},
         run_valid=False),
-    Row("training.sin_sweep_program",
+    Row("sip_experiments.sin_sweep_program",
         {"method": "SIP", "xis": [1.0], "phis": [0.0], "steps": 10, "log_every": 10},
         {"method": ["name"], "xis": ["nan", "empty"], "phis": ["nan"], "steps": COUNT,
          "log_every": ["zero", ("not a divisor of steps", 4, "multiple of log_every")]},
         run_valid=False),
-    Row("training.sin_step_timer", {"method": "Adam", "xi": 2.0, "phi_deg": 0.0, "steps": 10},
+    Row("sip_experiments.sin_step_timer", {"method": "Adam", "xi": 2.0, "phi_deg": 0.0, "steps": 10},
         {"method": ["type", "name"], "xi": ["type", "nan", "inf", "zero", "negative"],
          "phi_deg": ["nan", "inf"], "steps": COUNT},
         run_valid=False),
@@ -693,7 +693,7 @@ def test_a_diverged_run_fails_the_command_naming_step_and_method(capsys, monkeyp
 
 def test_a_timed_run_that_diverges_raises_naming_step_and_method():
     """sip-bench's timings check every run: SGD's learning rate 1e-2/ξ² diverges at ξ = 0.01."""
-    timer = training.sin_step_timer("SGD", 0.01, 0.0, 20)
+    timer = sip_experiments.sin_step_timer("SGD", 0.01, 0.0, 20)
     with pytest.raises(_checks.TrainingDiverged, match=r"SGD: the loss became non-finite at step \d+"):
         timer()
 

@@ -22,7 +22,7 @@ from improved_gradients.physics import (
     sin_physics,
     x_distance,
 )
-from improved_gradients.training import (
+from improved_gradients.sip_experiments import (
     SIN_METHODS,
     run_sin_sweep,
     sin_optimizer,
@@ -310,7 +310,7 @@ def test_sharded_sweep_on_two_devices_equals_one_device():
     script = textwrap.dedent(
         f"""
         import json, jax
-        from improved_gradients.training import run_sin_sweep
+        from improved_gradients.sip_experiments import run_sin_sweep
         assert len(jax.devices()) == 2, jax.devices()
         out = run_sin_sweep("SIP", {xis}, {phis}, 40, 20)
         print(json.dumps({{k: v.tolist() for k, v in out.items()}}))
@@ -358,3 +358,134 @@ def test_cli_smoke(tmp_path):
     for name in ("sip_curves", "sip_sweeps", "sip_landscape", "sip_proxy_ablation"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
         assert (tmp_path / f"{name}.svg").exists()
+
+
+# ---------------------------------------------------------------------------- budgets
+
+
+def test_paper_budget_follows_the_papers_cost_ratio():
+    budget = sip_experiments.paper_budget()
+    assert budget["Adam"] == sip_experiments.PAPER_ADAM_STEPS
+    assert budget["Adam"] == 3 * budget["SIP"]
+    assert all(budget[m] == budget["Adam"] for m in sip_experiments.WEAK_METHODS)
+    half = sip_experiments.paper_budget(sip_experiments.EMULATED_FACTOR)
+    assert half["SIP"] == sip_experiments.BOOK_STEPS
+    assert all(n % sip_experiments.BOOK_LOG_EVERY == 0 for n in half.values())
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"factor": 0.0}, "factor"), ({"factor": float("nan")}, "factor"),
+    ({"log_every": 0}, "log_every"), ({"methods": ["Newton"]}, "method"),
+])
+def test_paper_budget_bad_input(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        sip_experiments.paper_budget(**kwargs)
+
+
+def _fake_runs(steps_all, steps_curves, log_every=100):
+    xis, phis, index = sip_experiments.experiment_settings()
+    rng = np.random.default_rng(0)
+    runs = {"all": {"settings": (xis, phis, index), "steps": {}},
+            "curves": {"settings": (np.array([1.0, 32.0]), np.array([45.0, 45.0]),
+                                    {"curves": [0, 1]}), "steps": {}},
+            "log_every": log_every}
+    for key, steps, n in (("all", steps_all, len(xis)), ("curves", steps_curves, 2)):
+        for method, count in steps.items():
+            logs = count // log_every
+            runs[key][method] = {"val_x_dist": rng.uniform(0.1, 1.0, (n, logs))}
+            runs[key]["steps"][method] = log_every * np.arange(1, logs + 1)
+    return runs
+
+
+def test_budget_view_cuts_runs_and_takes_curve_only_methods():
+    runs = _fake_runs({"SIP": 800, "Adam": 2400, "SGD": 800}, {"SGD": 2400})
+    view = sip_experiments.budget_view(runs, {"SIP": 800, "Adam": 1200, "SGD": 2400})
+    assert view["Adam"]["val_x_dist"].shape == (17, 12)
+    np.testing.assert_array_equal(view["Adam"]["val_x_dist"],
+                                  runs["all"]["Adam"]["val_x_dist"][:, :12])
+    assert "SGD" not in view and view["curve_runs"]["SGD"]["val_x_dist"].shape == (2, 24)
+    curves = sip_experiments.learning_curves(view, 32.0)
+    assert list(curves) == ["SIP", "Adam", "SGD"]
+    np.testing.assert_array_equal(curves["SGD"][1], runs["curves"]["SGD"]["val_x_dist"][1])
+    with pytest.raises(ValueError, match="SIP"):
+        sip_experiments.budget_view(runs, {"SIP": 900})
+
+
+def test_long_budget_record_round_trip(tmp_path):
+    runs = _fake_runs({m: 2000 for m in sip_experiments.SIN_METHODS}, {})
+    results = runs["all"]
+    steps = {m: 2000 for m in sip_experiments.SIN_METHODS}
+    record = sip_experiments.long_budget_record(results, None, steps, 100, {"command": "x"})
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    loaded = sip_experiments.load_long_budget_record(path)
+    assert list(loaded["steps"]["SIP"]) == [1000, 2000]
+    expected = sip_experiments.final_value(results["Adam"]["val_x_dist"])
+    np.testing.assert_allclose(loaded["Adam"]["final"][:, -1], expected, rtol=1e-3)
+    view = sip_experiments.outcomes(sip_experiments.record_view(loaded, steps))
+    live = sip_experiments.outcomes(sip_experiments.budget_view(runs, steps))
+    for method in sip_experiments.SIN_METHODS:
+        np.testing.assert_allclose(view["xi_sweep"][method], live["xi_sweep"][method],
+                                   rtol=1e-3)
+    with pytest.raises(ValueError, match="checkpoint"):
+        sip_experiments.record_view(loaded, {"SIP": 1500})
+    with pytest.raises(ValueError, match="record"):
+        sip_experiments.load_long_budget_record(tmp_path / "missing.json")
+
+
+def _outcome(sip_xi, adam_xi, sip_phi, adam_phi, c1, c32):
+    weak = {m: np.full(9, 1.5) for m in sip_experiments.WEAK_METHODS}
+    return {"budget": {"SIP": 1, "Adam": 3}, "curves": {1.0: c1, 32.0: c32},
+            "xi_sweep": {"SIP": np.asarray(sip_xi), "Adam": np.asarray(adam_xi)},
+            "phi_sweep": {"SIP": np.asarray(sip_phi), "Adam": np.asarray(adam_phi), **weak}}
+
+
+def test_claim_verdicts_follow_their_rules():
+    c1 = {"SIP": 8e-4, "Adam": 4e-4, "SGD": 2e-3, "Adadelta": 1e-3, "Adagrad": 7e-4,
+          "RMSprop": 6e-4}
+    c32 = {"SIP": 1.3e-2, "Adam": 0.3, "SGD": 1.5, "Adadelta": 1.5, "Adagrad": 1.5,
+           "RMSprop": 1.5}
+    sip_xi = np.full(8, 4e-4)
+    adam_xi = np.array([1, 1, 1, 1, 1, 9, 9, 9]) * 1e-4    # ahead up to ξ = 20
+    paper_like = _outcome(sip_xi, adam_xi, np.full(9, 0.012),
+                          np.linspace(0.012, 0.3, 9), c1, c32)
+    assert [v for _, _, v in sip_experiments.claims(paper_like)] == ["yes"] * 8
+    c1_slow = dict(c1, Adadelta=3e-3)
+    deviating = _outcome(sip_xi, np.array([1, 9, 9, 9, 9, 9, 9, 9]) * 1e-4, np.full(9, 0.012),
+                         np.linspace(0.06, 0.3, 9), c1_slow, c32)
+    verdicts = [v for _, _, v in sip_experiments.claims(deviating)]
+    assert verdicts[2] == "partly"          # Adadelta above 2.1e-3
+    assert verdicts[4] == "no"              # Adam ahead only at ξ = 1
+    assert verdicts[5] == "partly"          # rotation penalty 5 instead of 25
+
+
+def test_reproduce_budget_factor_validated_at_parse_time():
+    for value in ("0", "-1", "nan", "abc"):
+        done = subprocess.run(
+            [sys.executable, "-m", "improved_gradients", "sip-reproduce", "--budget-factor",
+             value], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, value
+        assert "--budget-factor" in done.stderr
+
+
+def test_shipped_record_matches_the_page_settings():
+    record = sip_experiments.load_long_budget_record()
+    xis, phis, index = sip_experiments.experiment_settings()
+    np.testing.assert_array_equal(record["settings"][0], xis)
+    np.testing.assert_array_equal(record["settings"][1], phis)
+    assert record["budget"] == sip_experiments.paper_budget(sip_experiments.RECORD_FACTOR)
+    for key in ("command", "commit", "date", "machine", "run_seconds"):
+        assert record["provenance"][key]
+
+
+def test_measure_cost_per_update_has_sip_and_adam():
+    costs = sip_experiments.measure_cost_per_update(repeats=1)
+    assert set(costs) == {"SIP", "Adam"} and all(0 < v < 1 for v in costs.values())
+
+
+def test_discussion_summary_rows_from_the_stored_references():
+    rows = sip_experiments.discussion_summary()
+    assert len(rows) == 5
+    for row in rows:
+        assert set(row) >= {"experiment", "method", "metric", "value", "claim", "reproduced"}
+        assert row["reproduced"] in ("yes", "partly", "no") and row["value"] > 0
