@@ -6,7 +6,7 @@ exactly the experiment code the notebooks call.
 
 import argparse
 
-from . import hig_experiments, sip_experiments
+from . import heat_experiments, hig_experiments, sip_experiments
 
 
 def main(argv=None):
@@ -14,6 +14,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     sip_experiments.add_commands(commands)
     hig_experiments.add_commands(commands)
+    heat_experiments.add_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
