@@ -103,9 +103,10 @@ def test_generator_is_seeded_and_in_range():
 
 
 def test_unet_has_the_sources_parameter_count_and_shape():
-    params = unet_init(0)
+    # shapes only (jax.eval_shape traces without computing)
+    params = jax.eval_shape(lambda: unet_init(0))
     assert parameter_count(params) == 37697  # ≈ 37.7 k
-    out = unet_apply_kernel(params, jnp.ones((3, N, N)))
+    out = jax.eval_shape(unet_apply_kernel, params, jax.ShapeDtypeStruct((3, N, N), jnp.float64))
     assert out.shape == (3, N, N) and out.dtype == jnp.float32
 
 
@@ -146,8 +147,16 @@ def test_unknown_method_lists_the_known_ones():
 
 def test_training_stops_at_a_non_finite_loss_naming_step_and_method():
     n = 16
-    params = jax.tree_util.tree_map(lambda p: p * np.nan, unet_init(0, n=n))
-    batches = lambda step: heat_rectangles((0, step), 2, n=n, max_half_size=4.0)  # noqa: E731
+
+    def batches(step):  # the batch of step 1 is broken
+        x = heat_rectangles((0, step), 2, n=n, max_half_size=4.0)
+        return x * np.nan if step == 1 else x
+
+    params = unet_init(0, n=n)
+    with pytest.raises(ValueError, match=r"batch of step 1 must be finite"):
+        train_heat("SIP", params, batches, heat_rectangles(1, 2, n=n, max_half_size=4.0),
+                   steps=2, log_every=1, nu_t=1.0)
+    params = jax.tree_util.tree_map(lambda p: p * np.nan, params)
     with pytest.raises(ValueError, match=r"step 0 \(method 'Adam'\)"):
         train_heat("Adam", params, batches, heat_rectangles(1, 2, n=n, max_half_size=4.0),
                    steps=2, log_every=1, nu_t=1.0)

@@ -130,7 +130,8 @@ def unet_init(seed, n=64, levels=4, filters=16, padding="SAME"):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     dummy = jnp.zeros((2, n, n, 1), jnp.float32)
-    return model.init(jax.random.PRNGKey(int(seed)), dummy)["params"]
+    # one compiled call instead of one dispatch (and compilation) per layer
+    return jax.jit(model.init)(jax.random.PRNGKey(int(seed)), dummy)["params"]
 
 
 def unet_apply_kernel(params, y, levels=4, filters=16, padding="SAME"):
@@ -145,4 +146,4 @@ def unet_apply_kernel(params, y, levels=4, filters=16, padding="SAME"):
 
 def parameter_count(params):
     """Number of trainable numbers in a parameter pytree."""
-    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params)))
+    return int(sum(np.prod(jnp.shape(leaf)) for leaf in jax.tree_util.tree_leaves(params)))

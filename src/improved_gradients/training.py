@@ -437,7 +437,7 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
 # ---------------------------------------------------------------------------------------
 
 from .models import unet_apply_kernel  # noqa: E402
-from .physics import heat_loss_kernel, heat_physics_kernel  # noqa: E402
+from .physics import check_heat_grid, heat_loss_kernel, heat_physics_kernel  # noqa: E402
 from .updates import HEAT_INVERSES  # noqa: E402
 
 HEAT_METHODS = ("SIP", "Adam", "SGD")
@@ -580,7 +580,7 @@ def train_heat(method, params, batches, x_val, *, steps, log_every, nu_t, invers
                          f"log_every a multiple of chunk ({chunk})")
     with jax.enable_x64(True):
         x_val = jnp.asarray(x_val, jnp.float64)
-        first = np.asarray(batches(0))
+        first = check_heat_grid("batch of step 0", batches(0))
         program, optimizer = heat_step_program("SGD" if method == "SGD" else "Adam",
                                                first.shape[0], float(nu_t), loop, chunk)
         direction = jnp.int32(heat_direction_index(method, inverse))
@@ -590,7 +590,9 @@ def train_heat(method, params, batches, x_val, *, steps, log_every, nu_t, invers
         logs = [jax.device_get(heat_metrics(params, x_val, float(nu_t)))]
         times, train_losses, elapsed = [0.0], [], 0.0
         for start in range(0, steps, chunk):
-            x_true = jnp.asarray(np.stack([batches(start + k) for k in range(chunk)]))
+            x_true = jnp.asarray(np.stack([check_heat_grid(f"batch of step {start + k}",
+                                                           batches(start + k))
+                                           for k in range(chunk)]))
             begin = time.perf_counter()
             params, opt_state, losses = program(params, opt_state, x_true, direction)
             losses = np.asarray(losses)
