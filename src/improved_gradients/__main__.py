@@ -12,7 +12,7 @@ from . import machine
 # The pinned machine configuration (README, "Reproducibility"), before JAX is imported.
 machine.apply_pins()
 
-from . import hig_experiments, hig_oscillators_experiments, sip_experiments  # noqa: E402
+from . import heat_experiments, hig_experiments, hig_oscillators_experiments, sip_experiments  # noqa: E402
 from ._checks import TrainingDiverged  # noqa: E402
 
 
@@ -21,6 +21,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     sip_experiments.add_commands(commands)
     hig_experiments.add_commands(commands)
+    heat_experiments.add_commands(commands)
     hig_oscillators_experiments.add_commands(commands)
     args = parser.parse_args(argv)
     check = getattr(args, "check", None)

@@ -93,3 +93,85 @@ def mlp_hidden(params, x, activation=jax.nn.relu):
         x = activation(x @ w + b)
         hidden.append(x)
     return hidden
+
+
+# ---------------------------------------------------------------------------------------
+# Page sip-heat: a small U-Net (flax linen) for 2-D fields
+# ---------------------------------------------------------------------------------------
+
+import flax.linen as nn  # noqa: E402
+
+# PyTorch's default for convolutions (kaiming_uniform with a = √5): U(±1/√fan_in),
+# fan_in = in_channels · kernel height · kernel width. Biases start at zero.
+TORCH_CONV_INIT = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+UNET_PADDINGS = ("SAME", "CIRCULAR")
+
+
+class UNet(nn.Module):
+    """U-Net: ``levels`` resolutions with ``filters`` channels each. Every block is two
+    (3 × 3 convolution, BatchNorm, ReLU); 2 × 2 max-pooling down, bilinear up-sampling
+    (half-pixel centres) with the skip concatenated before the block up; a final 1 × 1
+    convolution to one channel. BatchNorm always normalises with the statistics of the
+    batch it sees (as in the sources, which never switch it to evaluation mode).
+    Input (B, n, n, C), n divisible by 2^(levels − 1); output (B, n, n, 1), float32."""
+
+    levels: int = 4
+    filters: int = 16
+    padding: str = "SAME"
+
+    def _block(self, h):
+        for _ in range(2):
+            h = nn.Conv(self.filters, (3, 3), padding=self.padding,
+                        kernel_init=TORCH_CONV_INIT, bias_init=nn.initializers.zeros)(h)
+            h = nn.BatchNorm(use_running_average=False, momentum=0.9, epsilon=1e-5)(h)
+            h = nn.relu(h)
+        return h
+
+    @nn.compact
+    def __call__(self, x):
+        h = self._block(x)
+        skips = []
+        for _ in range(self.levels - 1):
+            skips.append(h)
+            h = self._block(nn.max_pool(h, (2, 2), strides=(2, 2)))
+        for skip in reversed(skips):
+            h = jax.image.resize(h, skip.shape[:-1] + h.shape[-1:], "bilinear")
+            h = self._block(jnp.concatenate([skip, h], axis=-1))
+        return nn.Conv(1, (1, 1), kernel_init=TORCH_CONV_INIT, bias_init=nn.initializers.zeros)(h)
+
+
+def _unet(levels, filters, padding):
+    check_positive_int("levels", levels)
+    check_positive_int("filters", filters)
+    if padding not in UNET_PADDINGS:
+        raise ValueError(f"unknown padding {padding!r}; known: {', '.join(UNET_PADDINGS)}")
+    return UNet(levels=levels, filters=filters, padding=padding)
+
+
+def unet_init(seed, n=64, levels=4, filters=16, padding="SAME"):
+    """Parameters (float32 pytree, flax's "params" collection) of a U-Net for n × n fields,
+    initialised from ``seed`` (PyTorch-style convolutions, zero biases)."""
+    model = _unet(levels, filters, padding)
+    n = check_positive_int("n", n)
+    if n % 2 ** (levels - 1):
+        raise ValueError(f"n must be divisible by 2^(levels-1) = {2 ** (levels - 1)}, got {n}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    dummy = jnp.zeros((2, n, n, 1), jnp.float32)
+    # one compiled call instead of one dispatch (and compilation) per layer
+    return jax.jit(model.init)(jax.random.PRNGKey(int(seed)), dummy)["params"]
+
+
+def unet_apply_kernel(params, y, levels=4, filters=16, padding="SAME"):
+    """The network on fields y: (B, n, n) float -> (B, n, n) float32, BatchNorm on the
+    statistics of this batch (the running averages it would keep are discarded).
+    No validation."""
+    model = UNet(levels=levels, filters=filters, padding=padding)
+    out, _ = model.apply({"params": params}, y.astype(jnp.float32)[..., None],
+                         mutable=["batch_stats"])
+    return out[..., 0]
+
+
+def parameter_count(params):
+    """Number of trainable numbers in a parameter pytree."""
+    return int(sum(np.prod(jnp.shape(leaf)) for leaf in jax.tree_util.tree_leaves(params)))

@@ -311,3 +311,195 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
     result = {key: np.asarray(values) for key, values in logs.items()}
     result["theta"] = np.asarray(state[0])
     return result
+
+
+# ---------------------------------------------------------------------------------------
+# Page sip-heat: training a U-Net to invert heat conduction
+#
+# On XLA's CPU backend a convolutional training step runs far slower inside lax.scan
+# than jitted on its own (notes: ~20×), so one step is jitted and a Python loop drives
+# it; ``heat_step_program`` can also build an unrolled chunk (lax.fori_loop with
+# unroll=True) or a lax.scan chunk so that the choice can be measured.
+# Physics and inverse run in float64 (64-bit types are enabled while tracing and
+# calling), the network and the optimiser in float32.
+# ---------------------------------------------------------------------------------------
+
+from .models import unet_apply_kernel  # noqa: E402
+from .physics import check_heat_grid, heat_loss_kernel, heat_physics_kernel  # noqa: E402
+from .updates import HEAT_INVERSES  # noqa: E402
+
+HEAT_METHODS = ("SIP", "Adam", "SGD")
+HEAT_ADAM = {"learning_rate": 1e-3, "eps": 1e-7}  # the sources' library default eps
+HEAT_SGD_RATE_PER_SAMPLE = 2e-6 * 128  # the paper's lr 2e-6 at batch 128, summed losses
+HEAT_LOOPS = ("jit", "unroll", "scan")
+# The x-space direction each method pulls the network's output along (see
+# heat_x_direction_kernel); SIP's inverse is a traced switch, so SIP with either inverse
+# and Adam share one compiled program.
+HEAT_DIRECTIONS = ("gradient", *HEAT_INVERSES)
+
+
+def heat_optimizer(method, batch_size):
+    """Adam (lr 1e-3, eps 1e-7) for SIP and Adam; SGD with lr 2e-6 · 128 / batch_size (the
+    paper's rate at its batch of 128, for losses summed over the batch)."""
+    check_choice("method", method, HEAT_METHODS)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if method == "SGD":
+        return optax.sgd(HEAT_SGD_RATE_PER_SAMPLE / batch_size)
+    return optax.adam(**HEAT_ADAM)
+
+
+def heat_direction_index(method, inverse="bayes"):
+    """The index into HEAT_DIRECTIONS of a method: SIP uses its inverse, Adam and SGD the
+    gradient through the physics."""
+    check_choice("method", method, HEAT_METHODS)
+    check_choice("inverse", inverse, tuple(HEAT_INVERSES))
+    return HEAT_DIRECTIONS.index(inverse if method == "SIP" else "gradient")
+
+
+def heat_prediction_kernel(params, y_target):
+    """The network's estimate of x for observations y*: (B, n, n) float64 -> float64, shifted
+    per sample to the mean of y* (diffusion conserves the mean, so x* has y*'s mean)."""
+    out = unet_apply_kernel(params, y_target).astype(y_target.dtype)
+    return out - out.mean(axis=(-2, -1), keepdims=True) + y_target.mean(axis=(-2, -1), keepdims=True)
+
+
+def heat_x_direction_kernel(x, y_target, nu_t, direction):
+    """The x-space step Δx each method asks of the network's output x (B, n, n) float64.
+
+    direction 0 ("gradient", Adam and SGD through the physics): Δx = −∂L/∂x with
+    L = Σ_b ½‖P(x_b) − y*_b‖²; since P is symmetric this is −P(P(x) − y*), and it carries
+    the damping of P once more. direction 1, 2 (SIP with the "bayes" or "tikhonov"
+    inverse): Δx = inverse step of the residual y* − P(x). ``direction`` may be traced
+    (lax.switch). Either way the network's parameter gradient is −J_fᵀ Δx: for SIP that
+    is the gradient of the proxy loss ½‖f(y*) − x̃‖² with x̃ = sg(x + Δx) held constant.
+    """
+    def gradient(_):
+        return -jax.grad(lambda x_: jnp.sum(heat_loss_kernel(x_, y_target, nu_t)))(x)
+
+    def inverse(kernel):
+        return lambda _: kernel(y_target - heat_physics_kernel(x, nu_t), nu_t)
+
+    branches = [gradient] + [inverse(HEAT_INVERSES[name]) for name in HEAT_DIRECTIONS[1:]]
+    return jax.lax.switch(direction, branches, None)
+
+
+@functools.lru_cache(maxsize=None)
+def heat_step_program(optimizer_name, batch_size, nu_t, loop="jit", chunk=1):
+    """A compiled training program (cached per setting): (params, opt_state, x_true,
+    direction) -> (params, opt_state, y_losses). x_true holds ``chunk`` batches of ground
+    truths, (chunk, B, n, n) float64; direction indexes HEAT_DIRECTIONS; y_losses are the
+    batch losses Σ_b ½‖P(x_b) − y*_b‖² before each step, (chunk,). optimizer_name:
+    "Adam" or "SGD". ``loop``: "jit" (the chunk as a Python-unrolled sequence; one step
+    with chunk = 1), "unroll" (lax.fori_loop, unroll=True) or "scan" (lax.scan). Call it
+    with 64-bit types enabled (``jax.enable_x64(True)``)."""
+    check_choice("loop", loop, HEAT_LOOPS)
+    chunk = check_positive_int("chunk", chunk)
+    optimizer = heat_optimizer(optimizer_name, batch_size)
+
+    def one(params, opt_state, x_true, direction):
+        y_target = heat_physics_kernel(x_true, nu_t)
+        x, pullback = jax.vjp(lambda p: heat_prediction_kernel(p, y_target), params)
+        y_loss = jnp.sum(heat_loss_kernel(x, y_target, nu_t))
+        delta_x = heat_x_direction_kernel(x, y_target, nu_t, direction)
+        (grads,) = pullback(-delta_x)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, y_loss
+
+    @jax.jit
+    def program(params, opt_state, x_true, direction):
+        if loop == "scan":
+            def body(carry, x_k):
+                p, s, loss = one(*carry, x_k, direction)
+                return (p, s), loss
+
+            (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), x_true)
+            return params, opt_state, losses
+        if loop == "unroll":
+            def body(k, carry):
+                p, s, losses = carry
+                p, s, loss = one(p, s, x_true[k], direction)
+                return p, s, losses.at[k].set(loss)
+
+            return jax.lax.fori_loop(0, chunk, body, (params, opt_state, jnp.zeros(chunk)),
+                                     unroll=True)
+        losses = []
+        for k in range(chunk):
+            params, opt_state, loss = one(params, opt_state, x_true[k], direction)
+            losses.append(loss)
+        return params, opt_state, jnp.stack(losses)
+
+    return program, optimizer
+
+
+def heat_metrics_kernel(params, x_true, nu_t):
+    """Validation metrics of the network on ground truths x_true (B, n, n), means over
+    samples: "x_l1" Σ|x − x*| (the paper's x error), "x_l2" ½Σ(x − x*)² (the source
+    notebook's x loss) and "y_l2" ½Σ(P(x) − y*)²; plus the predictions "x"."""
+    y_target = heat_physics_kernel(x_true, nu_t)
+    x = heat_prediction_kernel(params, y_target)
+    error = x - x_true
+    return {
+        "x_l1": jnp.mean(jnp.sum(jnp.abs(error), axis=(-2, -1))),
+        "x_l2": jnp.mean(0.5 * jnp.sum(error**2, axis=(-2, -1))),
+        "y_l2": jnp.mean(0.5 * jnp.sum((heat_physics_kernel(x, nu_t) - y_target) ** 2, axis=(-2, -1))),
+        "x": x,
+    }
+
+
+heat_metrics = jax.jit(heat_metrics_kernel, static_argnums=2)
+
+
+def train_heat(method, params, batches, x_val, *, steps, log_every, nu_t, inverse="bayes",
+               chunk=1, loop="jit", progress=None):
+    """Train ``params`` with ``method`` for ``steps`` steps on ``batches(step)`` -> the float64
+    ground truths (B, n, n) of that step (the same sequence for every method), evaluating on
+    x_val every ``log_every`` steps. A Python loop drives a compiled program of ``chunk``
+    steps. Stops with ValueError naming the step and method at a non-finite loss.
+
+    Returns {"step", "time" (seconds of training steps, cumulative; compilation excluded),
+    "x_l1", "x_l2", "y_l2" (validation, per log), "train_y_l2" (per step), "params",
+    "x_val_pred" (the final predictions)}."""
+    check_choice("method", method, HEAT_METHODS)
+    steps = check_positive_int("steps", steps)
+    log_every = check_positive_int("log_every", log_every)
+    chunk = check_positive_int("chunk", chunk)
+    if steps % log_every or log_every % chunk:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every}), and "
+                         f"log_every a multiple of chunk ({chunk})")
+    with jax.enable_x64(True):
+        x_val = jnp.asarray(x_val, jnp.float64)
+        first = check_heat_grid("batch of step 0", batches(0))
+        program, optimizer = heat_step_program("SGD" if method == "SGD" else "Adam",
+                                               first.shape[0], float(nu_t), loop, chunk)
+        direction = jnp.int32(heat_direction_index(method, inverse))
+        opt_state = optimizer.init(params)
+        # compile outside the clock (the program is pure: this call changes nothing)
+        jax.block_until_ready(program(params, opt_state, jnp.stack([first] * chunk), direction))
+        logs = [jax.device_get(heat_metrics(params, x_val, float(nu_t)))]
+        times, train_losses, elapsed = [0.0], [], 0.0
+        for start in range(0, steps, chunk):
+            x_true = jnp.asarray(np.stack([check_heat_grid(f"batch of step {start + k}",
+                                                           batches(start + k))
+                                           for k in range(chunk)]))
+            begin = time.perf_counter()
+            params, opt_state, losses = program(params, opt_state, x_true, direction)
+            losses = np.asarray(losses)
+            elapsed += time.perf_counter() - begin
+            if not np.all(np.isfinite(losses)):
+                bad = start + int(np.argmin(np.isfinite(losses)))
+                raise ValueError(f"training diverged: non-finite loss at step {bad} "
+                                 f"(method {method!r})")
+            train_losses.extend(losses.tolist())
+            if (start + chunk) % log_every == 0:
+                logs.append(jax.device_get(heat_metrics(params, x_val, float(nu_t))))
+                times.append(elapsed)
+                if not np.isfinite(logs[-1]["x_l1"]):
+                    raise ValueError(f"training diverged: non-finite validation error after "
+                                     f"step {start + chunk} (method {method!r})")
+            if progress is not None:
+                progress.update(chunk)
+    result = {key: np.array([log[key] for log in logs]) for key in ("x_l1", "x_l2", "y_l2")}
+    result.update(step=np.arange(0, steps + 1, log_every), time=np.array(times),
+                  train_y_l2=np.array(train_losses), params=params,
+                  x_val_pred=np.asarray(logs[-1]["x"]))
+    return result

@@ -362,3 +362,71 @@ def check_svd_setting(kappa, tau, eta, mode):
     eta = check_positive("eta", eta)
     check_choice("mode", mode, SVD_MODES)
     return kappa, tau, eta
+
+
+# ---------------------------------------------------------------------------------------
+# Page sip-heat: inverse steps of the heat equation (float64, Fourier space)
+# ---------------------------------------------------------------------------------------
+
+from .physics import HEAT_NU_T, check_heat_grid, heat_log_kernel  # noqa: E402
+
+HEAT_NOISE_FRACTION = 1e-6
+HEAT_TIKHONOV_ALPHA = 1e-3
+
+
+def heat_inverse_step_kernel(residual, nu_t, noise_fraction=HEAT_NOISE_FRACTION):
+    """Damped Bayesian Fourier inverse of the heat equation for residuals r = y* − P(x).
+
+    Per sample, with a = FFT2(r) (unnormalised), κ(f) = νt (2π)²|f|² and n the grid size:
+    σ_noise = noise_fraction · ‖r‖₂, σ_sig(f) = n · e^{−κ(f)},
+    L_sig = ½ exp(−½ (|a|/σ_sig)²), L_noise = ½ exp(−½ (|a|/σ_noise)²) (non-finite → 0),
+    p = L_sig / (L_sig + L_noise) (0/0 → 0), s = 2(p − ½) where p ≤ ½ or p ≥ 0.68, else 0,
+    Δx = Re IFFT2(a · e^{κ(f) s}).
+    p = 1 undoes the damping of a frequency fully, p = 0 damps it once more, an undecided
+    p leaves it. residual: (..., n, n) float64 (trace with 64-bit types enabled); returns
+    Δx of the same shape. No validation.
+    """
+    log_kernel = heat_log_kernel(residual.shape[-1], nu_t)
+    a = jnp.fft.fft2(residual)
+    amplitude = jnp.abs(a)
+    sigma_noise = noise_fraction * jnp.sqrt(jnp.sum(residual**2, axis=(-2, -1), keepdims=True))
+    sigma_signal = residual.shape[-1] * np.exp(-log_kernel)
+    l_signal = 0.5 * jnp.exp(-0.5 * (amplitude / sigma_signal) ** 2)
+    l_noise = 0.5 * jnp.exp(-0.5 * (amplitude / sigma_noise) ** 2)
+    l_signal = jnp.where(jnp.isfinite(l_signal), l_signal, 0.0)
+    l_noise = jnp.where(jnp.isfinite(l_noise), l_noise, 0.0)
+    total = l_signal + l_noise
+    p = jnp.where(total > 0, l_signal / jnp.where(total > 0, total, 1.0), 0.0)
+    action = jnp.where((p <= 0.5) | (p >= 0.68), 2.0 * (p - 0.5), 0.0)
+    return jnp.real(jnp.fft.ifft2(a * jnp.exp(log_kernel * action)))
+
+
+def heat_tikhonov_step_kernel(residual, nu_t, alpha=HEAT_TIKHONOV_ALPHA):
+    """Tikhonov-regularised division: Δx = Re IFFT2(FFT2(r) · k / (k² + α)), k = e^{−κ(f)}.
+
+    The amplification k/(k² + α) ≤ 1/(2√α) is bounded for every frequency; ≈ 1/k where
+    k² ≫ α. residual: (..., n, n) float64; returns Δx of the same shape. No validation.
+    """
+    damping = np.exp(-heat_log_kernel(residual.shape[-1], nu_t))
+    return jnp.real(jnp.fft.ifft2(jnp.fft.fft2(residual) * (damping / (damping**2 + alpha))))
+
+
+HEAT_INVERSES = {"bayes": heat_inverse_step_kernel, "tikhonov": heat_tikhonov_step_kernel}
+
+
+def heat_inverse_step(residual, nu_t=HEAT_NU_T, inverse="bayes", **options):
+    """Δx for residual(s) r = y* − P(x): (..., n, n) -> float64 numpy of the same shape.
+
+    ``inverse``: "bayes" (the damped Bayesian division, option ``noise_fraction``) or
+    "tikhonov" (option ``alpha``); see the kernels for the formulas.
+    """
+    import jax
+
+    check_choice("inverse", inverse, tuple(HEAT_INVERSES))
+    nu_t = check_positive("nu_t", nu_t)
+    residual = check_heat_grid("residual", residual)
+    for name in options:
+        check_choice("option", name, ("noise_fraction",) if inverse == "bayes" else ("alpha",))
+        check_positive(name, options[name])
+    with jax.enable_x64(True):
+        return np.asarray(HEAT_INVERSES[inverse](jnp.asarray(residual), nu_t, **options))
