@@ -62,10 +62,12 @@ spread: $(STAMP)
 			|| exit 1; done; done
 	$(BIN)/python -m improved_gradients.reference tolerances _build/spread/*.jsonl
 
-## bench: per-step timings of SIP, HIG and the baselines, measured side by side
+## bench: per-step timings of SIP, HIG and the baselines on every page, measured side by side
 bench: $(STAMP)
 	$(call RUN_IN,default) $(BIN)/python -m improved_gradients sip-bench
+	$(call RUN_IN,default) $(BIN)/python -m improved_gradients sip-heat-bench
 	$(call RUN_IN,default) $(BIN)/python -m improved_gradients hig-bench
+	$(call RUN_IN,default) $(BIN)/python -m improved_gradients hig-oscillators-bench
 
 clean:
 	rm -rf _build

@@ -472,6 +472,55 @@ EXEMPT = {
     "sip_experiments.figure_proxy_ablation": "GAP: takes run_proxy_ablation's result unchecked",
 }
 
+# The pages that landed with this table have their own bad-input tables, named here; the
+# SIP and HIG pages' own plumbing (tables, figures, budget views of their own runs) takes
+# those runs' results unchecked and is listed as a GAP.
+_ELSEWHERE = {
+    "tests/test_theory.py::test_bad_input_raises_value_error_naming_it": (
+        "physics.crux_inverse", "physics.crux_squared_physics_kernel",
+        "physics.crux_squared_inverse"),
+    "tests/test_oscillators.py (BAD_SIMULATION, BAD_TRAINING, command line)": (
+        "physics.oscillator_rhs_kernel", "physics.oscillator_rk4_step_kernel",
+        "physics.oscillator_simulate_kernel", "physics.check_oscillator_system",
+        "physics.oscillator_simulate", "physics.oscillator_sample_loss_kernel",
+        "physics.oscillator_energy_kernel", "physics.oscillator_data",
+        "training.control_sample_loss_kernel", "training.sip_control_step_kernel",
+        "training.control_update_kernel", "training.control_template",
+        "training.control_test_loss", "training.train_control_network"),
+    "tests/test_heat.py (BAD_INPUT, command line)": (
+        "physics.heat_log_kernel", "physics.heat_physics_kernel", "physics.heat_loss_kernel",
+        "physics.check_heat_grid", "physics.heat_physics", "physics.heat_loss",
+        "physics.heat_damping", "physics.radial_power_spectrum", "physics.heat_rectangles",
+        "updates.heat_inverse_step_kernel", "updates.heat_tikhonov_step_kernel",
+        "updates.heat_inverse_step", "models.unet_init", "models.unet_apply_kernel",
+        "models.parameter_count", "training.heat_optimizer", "training.heat_direction_index",
+        "training.heat_prediction_kernel", "training.heat_x_direction_kernel",
+        "training.heat_metrics_kernel", "training.train_heat"),
+    "tests/test_discussion.py::test_bad_costs_are_refused_when_recorded": (
+        "reference.record_costs", "reference.recorded_costs"),
+    "GAP: page plumbing that takes the page's own runs unchecked": (
+        "sip_experiments.page_budgets", "sip_experiments.budget_view", "sip_experiments.outcomes",
+        "sip_experiments.record_view", "sip_experiments.adam_doubling_change",
+        "sip_experiments.adam_ahead", "sip_experiments.claims", "sip_experiments.xi_list",
+        "sip_experiments.claims_table", "sip_experiments.verdicts",
+        "sip_experiments.plot_sip_landscape", "sip_experiments.plot_sip_curves",
+        "sip_experiments.plot_sip_sweep", "sip_experiments.draw_sip_spaces",
+        "sip_experiments.plot_sip_step_diagram", "sip_experiments.figure_budget_curves",
+        "sip_experiments.figure_budget_sweeps", "sip_experiments.figure_record",
+        "sip_experiments.record_from_output", "hig_experiments.seed_outcomes",
+        "hig_experiments.plateau_exit_step", "hig_experiments.plot_hig_panels",
+        "hig_experiments.plot_hig_trajectory", "hig_experiments.plot_hig_loss_vs_steps",
+        "hig_experiments.plot_hig_kappa_sweep", "hig_experiments.glue_name"),
+    "GAP: runs with the page's own settings; their arguments are not all checked": (
+        "sip_experiments.paper_budget", "sip_experiments.run_page",
+        "sip_experiments.load_record_or_none", "sip_experiments.rerun_record_setting",
+        "sip_experiments.long_budget_record", "sip_experiments.load_long_budget_record",
+        "sip_experiments.estimate_run_time", "sip_experiments.discussion_summary",
+        "sip_experiments.measure_cost_per_update", "hig_experiments.discussion_summary",
+        "hig_experiments.measure_cost_per_update", "hig_experiments.draw_hig_spaces"),
+}
+EXEMPT.update({name: where for where, names in _ELSEWHERE.items() for name in names})
+
 
 def _row_cases():
     for row in ROWS:
@@ -562,7 +611,8 @@ def test_every_kernel_is_a_kernel_case():
         for name, obj in vars(module).items():
             if (name.endswith("_kernel") and not name.startswith("_")
                     and obj.__module__ == module.__name__):
-                assert f"{module_name}.{name}" in KERNEL_CASES, name
+                qualified = f"{module_name}.{name}"
+                assert qualified in KERNEL_CASES or qualified in EXEMPT, name
 
 
 # ---------------------------------------------------------------------------------------
