@@ -459,13 +459,8 @@ EXEMPT = {
     "hig_experiments.probe_target": "no arguments",
     # Known gaps, left while sip_experiments.py is reworked in parallel (its bodies were
     # frozen for this change): they take the page's own results or settings.
-    "sip_experiments.run_methods": "GAP: a steps dict without a method gives KeyError",
     "sip_experiments.run_proxy_ablation": "GAP: takes run_methods' results unchecked",
-    "sip_experiments.learning_curves": "GAP: an xi not in CURVE_XIS gives tuple.index's ValueError",
-    "sip_experiments.final_value": "GAP: an empty series gives NaN",
-    "sip_experiments.final_x_distance": "GAP: see learning_curves",
     "sip_experiments.summary_table": "GAP: takes run_methods' results unchecked",
-    "sip_experiments.landscape_grid": "GAP: resolution, box and power are not checked",
     "sip_experiments.figure_sip_step": "GAP: checked by sip_inverse_step except x's shape",
     "sip_experiments.figure_curves": "GAP: takes run_methods' results unchecked",
     "sip_experiments.figure_sweeps": "GAP: takes run_methods' results unchecked",
@@ -776,3 +771,29 @@ if __name__ == "__main__":
         tried, answered = count_cases()
     print(f"{tried} bad inputs tried ({len(ROWS)} rows, {len(CLI_USAGE_ERRORS)} command lines); "
           f"{answered} answered correctly")
+
+
+SIP_PAGE_HELPERS = "tests/test_bad_input.py::test_sip_page_helpers_reject_bad_input"
+EXEMPT.update({f"sip_experiments.{name}": SIP_PAGE_HELPERS for name in
+               ("run_methods", "learning_curves", "final_value", "final_x_distance",
+                "landscape_grid")})
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sip_experiments.final_value([]), "series must hold at least one"),
+    (lambda: sip_experiments.final_value([1.0, 2.0], end=5), r"end \(5\) must not exceed"),
+    (lambda: sip_experiments.final_value([1.0, 2.0], end=0), "end must be"),
+    (lambda: sip_experiments.learning_curves({}, 7.0), "xi must be one of the curve settings"),
+    (lambda: sip_experiments.final_x_distance({}, 2.0), "xi must be one of the curve settings"),
+    (lambda: sip_experiments.run_methods({"SIP": 100}, methods=("SIP", "Adam")),
+     "steps has no budget for Adam"),
+    (lambda: sip_experiments.run_methods(100, methods=("Bogus",)), "unknown methods 'Bogus'"),
+    (lambda: sip_experiments.landscape_grid(1.0, 0.0, (0.3, -0.5), resolution=1), "resolution"),
+    (lambda: sip_experiments.landscape_grid(1.0, 0.0, (0.3, -0.5), power=-1), "power"),
+    (lambda: sip_experiments.landscape_grid(1.0, 0.0, (0.3, -0.5), box=((1, 0), (0, 1))), "box"),
+    (lambda: sip_experiments.landscape_grid(1.0, 0.0, (0.3, -0.5), box=(1, 2)), "box"),
+    (lambda: sip_experiments.landscape_grid(1.0, float("nan"), (0.3, -0.5)), "phi_deg"),
+])
+def test_sip_page_helpers_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

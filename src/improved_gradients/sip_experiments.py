@@ -325,6 +325,12 @@ def run_methods(steps=BOOK_STEPS, log_every=BOOK_LOG_EVERY, methods=SIN_METHODS,
     Returns {"settings": (xis, phis, index), "steps": {method: logged steps},
     method: run_sin_sweep's arrays}. ``progress`` (a tqdm bar or None) is advanced per method.
     """
+    methods = [check_choice("methods", method, SIN_METHODS) for method in methods]
+    if isinstance(steps, dict):
+        missing = [method for method in methods if method not in steps]
+        if missing:
+            raise ValueError(f"steps has no budget for {', '.join(missing)}; give one per method "
+                             f"of methods ({', '.join(methods)}) or one int for all")
     xis, phis, index = experiment_settings()
     results = {"settings": (xis, phis, index), "steps": {}}
     for method in methods:
@@ -370,6 +376,8 @@ def learning_curves(results, xi, metric="val_x_dist"):
     """{method: (steps, metric)} of the curve run with this ξ (at CURVE_PHI); methods that
     a budget view took from the runs at the curve settings only (``results["curve_runs"]``)
     included."""
+    if xi not in CURVE_XIS:
+        raise ValueError(f"xi must be one of the curve settings {CURVE_XIS}, got {xi!r}")
     curves = {}
     for source in (results, results.get("curve_runs")):
         if source is None:
@@ -383,8 +391,12 @@ def learning_curves(results, xi, metric="val_x_dist"):
 
 def final_value(series, end=None):
     """Mean of the FINAL_WINDOW logged values ending at log ``end`` (default: the last)."""
-    series = np.asarray(series)
-    end = series.shape[-1] if end is None else end
+    series = np.asarray(series, dtype=np.float64)
+    if series.ndim < 1 or series.shape[-1] == 0:
+        raise ValueError(f"series must hold at least one logged value, got shape {series.shape}")
+    end = series.shape[-1] if end is None else check_positive_int("end", end)
+    if end > series.shape[-1]:
+        raise ValueError(f"end ({end}) must not exceed the {series.shape[-1]} logged values")
     return series[..., max(0, end - FINAL_WINDOW):end].mean(axis=-1)
 
 
@@ -676,6 +688,13 @@ def exact_solutions(y_target, xi, phi_deg, box=LANDSCAPE_BOX):
 
 def landscape_grid(xi, phi_deg, y_target, box=LANDSCAPE_BOX, resolution=241, power=0.2):
     """(x1, x2, L^power) on a grid over the box; L^0.2 makes the valleys visible."""
+    box = check_array("box", box, (2, 2))
+    if not np.all(box[:, 0] < box[:, 1]):
+        raise ValueError(f"box must be ((x1 min, x1 max), (x2 min, x2 max)) with min < max, got {box}")
+    resolution = check_positive_int("resolution", resolution)
+    if resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution}")
+    power = check_positive("power", power)
     x1 = np.linspace(*box[0], resolution)
     x2 = np.linspace(*box[1], resolution)
     grid = np.stack(np.meshgrid(x1, x2), axis=-1)
