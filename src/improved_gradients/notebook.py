@@ -19,3 +19,14 @@ def show_source(*functions):
         raise ValueError(f"show_source needs Python functions with source code (functions): "
                          f"{error}") from None
     return Markdown(f"```python\n{code}\n```")
+
+
+def glue(name, value, display=False):
+    """myst-nb's ``glue`` for a number in the prose: a NumPy or JAX scalar is passed on as
+    the Python number it holds (myst-nb formats ``{glue:text}`name:.3g``` from its repr,
+    which for NumPy 2 scalars reads ``np.float32(…)``)."""
+    from myst_nb import glue as myst_glue
+
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    return myst_glue(name, value, display=display)
