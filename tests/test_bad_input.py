@@ -797,3 +797,18 @@ EXEMPT.update({f"sip_experiments.{name}": SIP_PAGE_HELPERS for name in
 def test_sip_page_helpers_reject_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+EXEMPT["notebook.glue"] = "tests/test_bad_input.py::test_glue_rejects_bad_names_and_values"
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("a b", 1.0, "name must be letters"), ("", 1.0, "name must be letters"),
+    (3, 1.0, "name must be letters"), ("x", float("nan"), "must be finite"),
+    ("x", np.float32("inf"), "must be finite"),
+])
+def test_glue_rejects_bad_names_and_values(name, value, match):
+    from improved_gradients.notebook import glue
+
+    with pytest.raises(ValueError, match=match):
+        glue(name, value)

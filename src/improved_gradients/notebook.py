@@ -1,6 +1,7 @@
 """Small helpers for the notebook pages."""
 
 import inspect
+import math
 
 from IPython.display import Markdown
 
@@ -27,6 +28,10 @@ def glue(name, value, display=False):
     which for NumPy 2 scalars reads ``np.float32(…)``)."""
     from myst_nb import glue as myst_glue
 
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ValueError(f"name must be letters, digits and underscores, got {name!r}")
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"value of {name!r} must be finite, got {value!r}")
     return myst_glue(name, value, display=display)
