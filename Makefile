@@ -40,7 +40,7 @@ test: $(STAMP)
 	$(call RUN_IN,default) $(BIN)/python -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with=nbval_sanitize.cfg -p no:cacheprovider book
 	$(MAKE) book CONFIG=$(TEST_CONFIG)
-	$(BIN)/python -m pytest tests -m "executed or browser or colab" -rs
+	$(BIN)/python -m pytest tests -m "browser or colab" -rs
 
 ## notebooks: re-execute the notebooks in place under the pins, refreshing the stored
 ## outputs and the reference values of their training outcomes together
