@@ -18,6 +18,6 @@ def pytest_terminal_summary(terminalreporter):
             else:
                 counts["training-outcome" if "training-outcome" in tags else "timing"] += 1
     terminalreporter.write_line(
-        f"notebook cells: {counts['exact']} compared exactly (nbval, and the build under "
-        f"another configuration), {counts['training-outcome']} tolerance-checked training "
+        f"notebook cells: {counts['exact']} compared exactly by nbval "
+        f"(under the pins), {counts['training-outcome']} tolerance-checked training "
         f"outcomes, {counts['timing']} timing cells")
