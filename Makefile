@@ -17,7 +17,7 @@ RUN_IN = $(shell $(PYTHON) src/improved_gradients/machine.py $(1))
 TEST_CONFIG := $(shell $(PYTHON) -c "import sys; sys.path.insert(0, 'src/improved_gradients'); import machine; print(machine.TEST_PERTURBATION)")
 SPREAD_CONFIGS ?= avx sse4 one-core
 
-.PHONY: book test unit nbval executed build-strict browser colab bench notebooks spread clean
+.PHONY: book test pinned-checks build-under-test-config bench notebooks spread clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,14 +33,21 @@ book: $(STAMP)
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
 	$(call RUN_IN,$(CONFIG)) $(BIN)/jupyter-book build . --all $(JB_FLAGS)
 
-## test: unit tests; nbval under the pins; the strict build under another machine's
-## configuration, whose executed notebooks must match the stored outputs; browser, Colab
+## test: unit tests and nbval under the pins, side by side with the strict build under
+## another machine's configuration; then the build's executed notebooks against the stored
+## outputs, the browser check and the Colab check
 test: $(STAMP)
+	$(MAKE) --no-print-directory --output-sync=target -j2 pinned-checks build-under-test-config
+	$(BIN)/python -m pytest tests -m "executed or browser or colab" -rs
+
+# The two lanes of `make test`, one per core (each notebook kernel computes on one core).
+pinned-checks: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not browser and not colab and not executed"
 	$(call RUN_IN,default) $(BIN)/python -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with=nbval_sanitize.cfg -p no:cacheprovider book
-	$(MAKE) book CONFIG=$(TEST_CONFIG)
-	$(BIN)/python -m pytest tests -m "browser or colab" -rs
+
+build-under-test-config: $(STAMP)
+	$(MAKE) --no-print-directory book CONFIG=$(TEST_CONFIG)
 
 ## notebooks: re-execute the notebooks in place under the pins, refreshing the stored
 ## outputs and the reference values of their training outcomes together

@@ -18,6 +18,7 @@ def pytest_terminal_summary(terminalreporter):
             else:
                 counts["training-outcome" if "training-outcome" in tags else "timing"] += 1
     terminalreporter.write_line(
-        f"notebook cells: {counts['exact']} compared exactly by nbval "
-        f"(under the pins), {counts['training-outcome']} tolerance-checked training "
-        f"outcomes, {counts['timing']} timing cells")
+        f"notebook cells: {counts['exact']} compared exactly (nbval under the pins; "
+        f"tests/test_executed.py for the build under another configuration), "
+        f"{counts['training-outcome']} tolerance-checked training outcomes, "
+        f"{counts['timing']} timing cells")

@@ -491,6 +491,9 @@ _ELSEWHERE = {
         "models.parameter_count", "training.heat_optimizer", "training.heat_direction_index",
         "training.heat_prediction_kernel", "training.heat_x_direction_kernel",
         "training.heat_metrics_kernel", "training.train_heat"),
+    "tests/test_sip.py::test_record_convergence_follows_the_power_laws": (
+        "sip_experiments.decay_exponents", "sip_experiments.adam_convergence",
+        "sip_experiments.convergence_table"),
     "tests/test_discussion.py::test_bad_costs_are_refused_when_recorded": (
         "reference.record_costs", "reference.recorded_costs"),
     "GAP: page plumbing that takes the page's own runs unchecked": (

@@ -39,6 +39,26 @@ def test_install_cell_points_at_the_configured_repository(path):
         f"{path.name}: the install cell must install from {url}@{branch} (set in _config.yml)")
 
 
+PAGE_COLUMN = 88  # characters of code the page column shows without scrolling
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_page_column(path):
+    too_long = [line for cell in code_cells(path)
+                if "remove-cell" not in cell["metadata"].get("tags", [])
+                for line in "".join(cell["source"]).splitlines() if len(line) > PAGE_COLUMN]
+    assert not too_long, f"{path.name}: lines over {PAGE_COLUMN} characters: {too_long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_pages_run_without_the_book_toolchain(path):
+    """Colab has no myst-nb: a page takes glue from the package, which is a no-op there."""
+    for cell in code_cells(path):
+        source = "".join(cell["source"])
+        assert not re.search(r"^\s*(from|import) (myst_nb|jupyter_book|sphinx)\b", source, re.M), (
+            f"{path.name}: import glue from improved_gradients.notebook, not myst_nb:\n{source}")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebooks_store_clean_outputs(path):
     code = code_cells(path)

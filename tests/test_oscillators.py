@@ -256,3 +256,15 @@ def test_command_line_rejects_bad_arguments(argv, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_hig_split_picks_enough_repeats_and_adds_up():
+    split = osc.measure_hig_split("linear")
+    assert split["shape"] == (128, 1444)
+    assert split["repeats"] >= 5
+    assert min(split["jacobian"], split["decomposition"], split["total"]) > 0
+    assert split["rest"] == pytest.approx(
+        max(split["total"] - split["jacobian"] - split["decomposition"], 0.0))
+    assert osc.measure_hig_split("linear", repeats=2)["repeats"] == 2
+    with pytest.raises(ValueError, match="repeats"):
+        osc.measure_hig_split("linear", repeats=0)

@@ -489,3 +489,35 @@ def test_discussion_summary_rows_from_the_stored_references():
     for row in rows:
         assert set(row) >= {"experiment", "method", "metric", "value", "claim", "reproduced"}
         assert row["reproduced"] in ("yes", "partly", "no") and row["value"] > 0
+
+
+def _power_law_record(p_adam, p_sip, adam_over_sip):
+    """A record whose final x-distances follow exact power laws: Adam d = r·(n/n0)^(−p_adam)
+    and SIP d = (n/n0')^(−p_sip) in the ξ sweep, checkpoints every 1000 steps."""
+    xis, phis, index = sip_experiments.experiment_settings()
+    steps = {"Adam": 1000 * np.arange(1, 13), "SIP": 1000 * np.arange(1, 5)}
+    record = {"settings": (xis, phis, index), "steps": steps,
+              "budget": {m: int(n[-1]) for m, n in steps.items()}}
+    record["Adam"] = {"final": adam_over_sip * np.tile((steps["Adam"] / 6000.0) ** -p_adam,
+                                                       (len(xis), 1))}
+    record["SIP"] = {"final": np.tile((steps["SIP"] / 2000.0) ** -p_sip, (len(xis), 1))}
+    return record
+
+
+def test_record_convergence_follows_the_power_laws():
+    record = _power_law_record(p_adam=1.0, p_sip=0.25, adam_over_sip=3.0)
+    np.testing.assert_allclose(sip_experiments.decay_exponents(record, "Adam", 3000, 12000),
+                               1.0, rtol=1e-6)
+    rows = sip_experiments.adam_convergence(record, {"Adam": 6000, "SIP": 2000})
+    assert [row["xi"] for row in rows] == list(sip_experiments.XI_SWEEP)
+    row = rows[0]
+    assert row["adam_doubling"] == pytest.approx(2.0)
+    assert row["sip_doubling"] == pytest.approx(2 ** 0.25)
+    assert (row["p_adam"], row["p_sip"]) == (pytest.approx(1.0), pytest.approx(0.25))
+    assert row["lag_n"] == pytest.approx(3.0)
+    assert row["lag_2n"] == pytest.approx(3.0 * 2 ** -0.75)
+    assert "Adam/SIP at n" in sip_experiments.convergence_table(rows)
+    with pytest.raises(ValueError, match="twice that"):
+        sip_experiments.adam_convergence(record, {"Adam": 8000, "SIP": 2000})
+    with pytest.raises(ValueError, match="fewer than 2 checkpoints"):
+        sip_experiments.decay_exponents(record, "SIP", 5000, 9000)

@@ -346,24 +346,34 @@ def _best_seconds(fn, args, repeats):
     return best
 
 
-def measure_hig_split(setting, batch_size=None, repeats=5):
+SPLIT_SECONDS = 0.5  # measuring time per part when measure_hig_split picks the repeats
+
+
+def measure_hig_split(setting, batch_size=None, repeats=None):
     """Seconds of one HIG update (best of ``repeats``) and its parts: "jacobian" (joint
     Jacobian and outputs), "decomposition" (``svd_power_update_kernel`` from a given
     Jacobian: float64 Gram matrix of the short side, eigh, products), "rest" (total −
-    both), "total"; plus the Jacobian's "shape"."""
+    both), "total"; plus the Jacobian's "shape". ``repeats=None`` takes as many as fit in
+    about SPLIT_SECONDS per part (at least 5): a millisecond update needs hundreds to find
+    its best time on a shared machine."""
     check_setting(setting)
     batch_size = batch_size or METHODS[setting]["HIG"]["batch_size"]
-    repeats = check_positive_int("repeats", repeats)
+    if repeats is not None:
+        repeats = check_positive_int("repeats", repeats)
     theta = ravel_pytree(initial_params(setting, 0))[0]
     xb = page_data(setting)[0][:batch_size]
     jacobian, decomposition, whole = _one_step_programs(setting, batch_size)
     jac, y = jacobian(theta, xb)
     g = (2.0 * (y - xb) / batch_size).reshape(-1)
+    if repeats is None:
+        once = _best_seconds(whole, (theta, xb), 1)
+        repeats = max(5, int(SPLIT_SECONDS / max(once, 1e-6)))
     out = {"jacobian": _best_seconds(jacobian, (theta, xb), repeats),
            "decomposition": _best_seconds(decomposition, (jac, g), repeats),
            "total": _best_seconds(whole, (theta, xb), repeats)}
     out["rest"] = max(out["total"] - out["jacobian"] - out["decomposition"], 0.0)
     out["shape"] = tuple(int(s) for s in jac.shape)
+    out["repeats"] = repeats
     return out
 
 
@@ -577,10 +587,11 @@ def benchmark(args):
         batch = METHODS["nonlinear"][name]["batch_size"]
         print(f"  {name:<5} B = {batch:>3}: {seconds * 1e3:8.2f} ms   "
               f"{seconds / times['Adam']:6.1f} × Adam")
-    print("HIG's update split into its parts (jitted separately):")
+    print("HIG's update split into its parts (jitted separately, best of as many repeats as "
+          f"fit in {SPLIT_SECONDS:g} s per part):")
     for setting, label in (("nonlinear", "this page (paper's network)"),
                            ("linear", "source notebook's size")):
-        split = measure_hig_split(setting, repeats=args.repeats)
+        split = measure_hig_split(setting)
         rows, cols = split["shape"]
         print(f"  {rows} × {cols:,} Jacobian, {label}: total {split['total'] * 1e3:.2f} ms = "
               f"Jacobian {split['jacobian'] * 1e3:.2f} + decomposition "
