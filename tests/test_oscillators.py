@@ -268,3 +268,21 @@ def test_hig_split_picks_enough_repeats_and_adds_up():
     assert osc.measure_hig_split("linear", repeats=2)["repeats"] == 2
     with pytest.raises(ValueError, match="repeats"):
         osc.measure_hig_split("linear", repeats=0)
+
+
+def test_run_chunks_stops_at_the_first_non_finite_step_and_keeps_time():
+    def chunk(theta, opt, key, first_bad, step, hyper):
+        step = step + 2
+        bad = jnp.where((step >= hyper["bad_at"]) & (first_bad < 0), step - 1, first_bad)
+        return theta + 1.0, opt, key, bad, step, theta.sum()
+
+    state = (jnp.zeros(3), None, None, jnp.int32(-1), jnp.int32(0))
+    seen = list(training.run_chunks(chunk, state, {"bad_at": 100}, 2, 6))
+    assert [done for done, *_ in seen] == [2, 4, 6]
+    assert [float(metrics[0]) for *_, metrics in seen] == [0.0, 3.0, 6.0]
+    assert all(b >= a for (_, a, _, _), (_, b, _, _) in zip(seen, seen[1:]))
+    with pytest.raises(ValueError, match=r"toy: training diverged.*at step 4"):
+        list(training.run_chunks(chunk, state, {"bad_at": 4}, 2, 10, label="toy"))
+    timed = list(training.run_chunks(chunk, state, {"bad_at": 100}, 2, 2, time_budget=60.0,
+                                     max_steps=8))
+    assert timed[-1][0] == 8

@@ -228,6 +228,17 @@ def positive_int(high=None):
     return int_in_range(1, high)
 
 
+def positive_float(text):
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 def float_in_range(low, high, *, low_open=False, high_open=False):
     """argparse type: a finite number in [low, high] (open ends if asked)."""
     span = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")

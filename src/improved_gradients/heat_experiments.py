@@ -5,7 +5,6 @@ The notebook ``book/sip-heat.ipynb`` and the commands call the same functions; o
 batch size and the step budget differ.
 """
 
-import argparse
 import json
 import pathlib
 import time
@@ -16,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import reference
-from ._checks import check_choice, check_positive_int
+from ._checks import check_choice, check_positive_int, positive_float, positive_int
 from .models import parameter_count, unet_init
 from .physics import (
     HEAT_GRID,
@@ -470,26 +469,6 @@ def figure_inverse_ablation(residual_sample, nu_t=HEAT_NU_T):
 # ---------------------------------------------------------------------------------------
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
-
-
 def _save_figures(out, results, solvers, x_val):
     use_book_style()
     spectra = error_spectra(results, x_val, solvers)
@@ -570,16 +549,16 @@ def add_commands(subparsers):
         "sip-heat-reproduce",
         help="heat inversion at full scale: SIP, Adam, SGD and the inverse ablation")
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=_positive_int, default=1000,
+    budget.add_argument("--steps", type=positive_int(), default=1000,
                         help="training steps per run (default %(default)s)")
-    budget.add_argument("--seconds", type=_positive_float, default=None,
+    budget.add_argument("--seconds", type=positive_float, default=None,
                         help="wall-clock budget per run instead, converted to steps from the "
                              "measured per-step time")
-    parser.add_argument("--batch", type=_positive_int, default=PAPER_BATCH,
+    parser.add_argument("--batch", type=positive_int(), default=PAPER_BATCH,
                         help="batch size (default: the paper's %(default)s)")
-    parser.add_argument("--log-every", type=_positive_int, default=50,
+    parser.add_argument("--log-every", type=positive_int(), default=50,
                         help="steps per validation (default %(default)s)")
-    parser.add_argument("--val-size", type=_positive_int, default=128,
+    parser.add_argument("--val-size", type=positive_int(), default=128,
                         help="validation samples (default %(default)s)")
     parser.add_argument("--methods", nargs="+", choices=tuple(RUNS), default=list(RUNS),
                         help="runs (default: all)")
@@ -588,14 +567,14 @@ def add_commands(subparsers):
 
     bench = subparsers.add_parser("sip-heat-bench",
                                   help="per-step time of SIP, Adam and SGD, side by side")
-    bench.add_argument("--batch", type=_positive_int, default=BOOK_BATCH,
+    bench.add_argument("--batch", type=positive_int(), default=BOOK_BATCH,
                        help="batch size (default %(default)s)")
-    bench.add_argument("--repeats", type=_positive_int, default=10,
+    bench.add_argument("--repeats", type=positive_int(), default=10,
                        help="timed steps per method, taking turns; the best counts "
                             "(default %(default)s)")
     bench.add_argument("--strategies", action="store_true",
                        help="also time jit-per-step against unrolled and scanned chunks")
-    bench.add_argument("--chunk", type=_positive_int, default=5,
+    bench.add_argument("--chunk", type=positive_int(), default=5,
                        help="steps per chunk for --strategies (default %(default)s)")
     bench.set_defaults(run=benchmark)
 

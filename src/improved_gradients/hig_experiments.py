@@ -16,11 +16,12 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import (TrainingDiverged, check_array, check_choice, check_int, check_number,
-                      check_positive, check_positive_int, check_seed, int_in_range, positive_int)
+from ._checks import (check_array, check_choice, check_int, check_number, check_positive,
+                      check_positive_int, check_seed, int_in_range, positive_int)
 from .models import init_mlp_glorot, mlp_apply, mlp_hidden
 from .physics import HIG_PROBE_X, hig_data, hig_physics_kernel, hig_sample_loss_kernel, hig_target
 from .plotting import METHOD_COLORS, START_STYLE, TARGET_STYLE, diagram_arrow, diagram_box, method_color
+from .training import run_chunks
 from .updates import batch_jacobian_kernel, check_svd_setting, svd_power_update_kernel
 
 PAGE = "hig-toy"
@@ -207,18 +208,10 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     state = (theta, optax.adam(lr).init(theta), jax.random.PRNGKey(seed), jnp.int32(-1), jnp.int32(0))
     logs = [jax.device_get(_hig_metrics(unravel, theta, hyper["x_val"], hyper["y_val"], lam,
                                         hyper["probe_x"]))]
-    times, done, elapsed = [0.0], 0, 0.0
-    while done < steps or (time_budget is not None and elapsed < time_budget and done < max_steps):
-        begin = time.perf_counter()
-        *state, metrics = chunk(*state, hyper)
-        jax.block_until_ready(state[0])
-        elapsed += time.perf_counter() - begin
-        done += log_every
-        first_bad = int(state[3])
-        if first_bad >= 0:
-            raise TrainingDiverged(
-                f"training diverged: loss or parameters not finite at step {first_bad + 1} "
-                f"(method {method!r}, lam {lam}); lower eta or lr, or raise tau")
+    times, done = [0.0], 0
+    for done, elapsed, state, (metrics,) in run_chunks(
+            chunk, state, hyper, log_every, steps, time_budget, max_steps,
+            f"method {method!r}, lam {lam}"):
         logs.append(jax.device_get(metrics))
         times.append(elapsed)
     result = {key: np.array([np.asarray(log[key]) for log in logs]) for key in logs[0]}

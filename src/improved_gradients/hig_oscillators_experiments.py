@@ -10,7 +10,6 @@ Adam, Gauss-Newton and HIG (``updates.svd_power_update_kernel`` with κ = −1 a
 SIP (control targets from the per-sample pseudo-inverse of ∂s_T/∂u, then Adam).
 """
 
-import argparse
 import functools
 import json
 import os
@@ -22,7 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_choice, check_positive_int
+from ._checks import (check_choice, check_positive_int, int_in_range, positive_float,
+                      positive_int)
 from .models import init_mlp_glorot, mlp_apply
 from .physics import LINEAR_CHAIN, PAPER_OSCILLATORS, oscillator_data, oscillator_simulate_kernel
 from .training import train_control_network
@@ -479,36 +479,6 @@ def discussion_summary():
 # ---------------------------------------------------------------------------------------
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
-
-
 def save_figures(out, setting, runs):
     """The loss curves and the controls/trajectories of one test sample as PNG."""
     import matplotlib.pyplot as plt
@@ -611,9 +581,9 @@ def add_commands(subparsers):
                     "results (NPZ, JSON), a summary table and PNG figures.")
     parser.add_argument("--setting", choices=SETTINGS, default="nonlinear",
                         help="the paper's nonlinear chain or the source book's linear one")
-    parser.add_argument("--seconds", type=_positive_float, default=PAPER_SECONDS,
+    parser.add_argument("--seconds", type=positive_float, default=PAPER_SECONDS,
                         help="measured training time per method and seed (default %(default)s)")
-    parser.add_argument("--seeds", type=_seed, nargs="+", default=list(SEEDS))
+    parser.add_argument("--seeds", type=int_in_range(0), nargs="+", default=list(SEEDS))
     parser.add_argument("--methods", nargs="+", choices=list(METHODS["nonlinear"]),
                         default=list(METHODS["nonlinear"]))
     parser.add_argument("--out", default="hig-oscillators-results", help="output directory")
@@ -622,8 +592,8 @@ def add_commands(subparsers):
     bench = subparsers.add_parser(
         "hig-oscillators-bench",
         help="per-update time of each method and HIG's split, on both Jacobian sizes")
-    bench.add_argument("--repeats", type=_positive_int, default=3,
+    bench.add_argument("--repeats", type=positive_int(), default=3,
                        help="timed runs per measurement; the best counts (default %(default)s)")
-    bench.add_argument("--steps", type=_positive_int, default=None,
+    bench.add_argument("--steps", type=positive_int(), default=None,
                        help="steps per timed run (default: each method's chunk size)")
     bench.set_defaults(run=benchmark)

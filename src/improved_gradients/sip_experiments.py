@@ -16,8 +16,8 @@ import numpy as np
 import optax
 
 from ._checks import (TrainingDiverged, check_array, check_choice, check_key, check_positive,
-                      check_positive_int, check_seed, float_in_range, is_traced, positive_int,
-                      writable_directory)
+                      check_positive_int, check_seed, float_in_range, is_traced, positive_float,
+                      positive_int, writable_directory)
 from .models import init_mlp_torch, mlp_apply
 from .physics import (
     SIN_GLOBAL_SCALE,
@@ -1282,19 +1282,6 @@ def benchmark(args):
     return 0
 
 
-def _positive_float(text):
-    """argparse type: a finite number > 0 (a usage error, exit 2, otherwise)."""
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
 def add_commands(subparsers):
     """Register ``sip-reproduce`` and ``sip-bench``."""
     parser = subparsers.add_parser(
@@ -1305,7 +1292,7 @@ def add_commands(subparsers):
                              "method from the measured per-step time")
     budget.add_argument("--steps", type=positive_int(10**7), default=None,
                         help="equal number of steps for every method")
-    budget.add_argument("--budget-factor", type=_positive_float, default=1.0,
+    budget.add_argument("--budget-factor", type=positive_float, default=1.0,
                         help="scale of the default budget, the paper's equal-time budget in "
                              f"steps (Adam {PAPER_ADAM_STEPS}, SIP {PAPER_ADAM_STEPS // 3}; "
                              "default %(default)s)")

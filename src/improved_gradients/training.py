@@ -289,18 +289,8 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
              jax.random.PRNGKey(seed), jnp.int32(-1), jnp.int32(0))
     test0 = control_test_loss(network, physics, params, x_test, y_test)
     logs = {"step": [0], "time": [0.0], "test_loss": [test0], "train_loss": [np.nan]}
-    done, elapsed = 0, 0.0
-    while done < steps or (time_budget is not None and elapsed < time_budget and done < max_steps):
-        begin = time.perf_counter()
-        *state, train_loss, test_loss = chunk(*state, hyper)
-        jax.block_until_ready(state[0])
-        elapsed += time.perf_counter() - begin
-        done += chunk_steps
-        first_bad = int(state[3])
-        if first_bad >= 0:
-            raise TrainingDiverged(
-                f"{label}: training diverged, loss or parameters not finite at step "
-                f"{first_bad + 1}; lower eta or lr, or raise tau")
+    for done, elapsed, state, (train_loss, test_loss) in run_chunks(
+            chunk, state, hyper, chunk_steps, steps, time_budget, max_steps, label):
         if not np.isfinite(float(test_loss)):
             raise ValueError(f"{label}: the test loss is not finite after step {done}")
         for key, value in (("step", done), ("time", elapsed), ("test_loss", float(test_loss)),
@@ -311,6 +301,31 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
     result = {key: np.asarray(values) for key, values in logs.items()}
     result["theta"] = np.asarray(state[0])
     return result
+
+
+def run_chunks(chunk, state, hyper, chunk_steps, steps, time_budget=None, max_steps=None,
+               label="training"):
+    """Drive a compiled multi-step program: call ``chunk(*state, hyper)``, which returns the
+    new state followed by its metrics, until ``steps`` steps are done or, with a
+    ``time_budget`` (seconds of measured training, compilation excluded), until that time
+    has passed, at most ``max_steps``. ``state[3]`` is the first step whose loss or
+    parameters were not finite (−1 while all are): the run stops there with
+    ``TrainingDiverged`` naming ``label`` and the step. Yields (steps done, seconds,
+    state, metrics) after every chunk of ``chunk_steps`` steps."""
+    done, elapsed = 0, 0.0
+    while done < steps or (time_budget is not None and elapsed < time_budget and done < max_steps):
+        begin = time.perf_counter()
+        out = chunk(*state, hyper)
+        state, metrics = tuple(out[:len(state)]), tuple(out[len(state):])
+        jax.block_until_ready(state[0])
+        elapsed += time.perf_counter() - begin
+        done += chunk_steps
+        first_bad = int(state[3])
+        if first_bad >= 0:
+            raise TrainingDiverged(
+                f"{label}: training diverged, loss or parameters not finite at step "
+                f"{first_bad + 1}; lower eta or lr, or raise tau")
+        yield done, elapsed, state, metrics
 
 
 # ---------------------------------------------------------------------------------------
