@@ -8,10 +8,12 @@ import pytest
 
 from improved_gradients import heat_experiments
 from improved_gradients.__main__ import main
+from improved_gradients.errors import TrainingDiverged
 from improved_gradients.models import parameter_count, unet_apply_kernel, unet_init
 from improved_gradients.physics import (
     HEAT_NU_T,
     heat_damping,
+    heat_log_kernel,
     heat_loss_kernel,
     heat_physics,
     heat_physics_kernel,
@@ -130,6 +132,13 @@ BAD_INPUT = [
     ("unknown method", lambda: heat_optimizer("LBFGS", 8), "method"),
     ("unknown run", lambda: heat_experiments.check_runs(["SIP", "Newton"]), "method"),
     ("unet grid", lambda: unet_init(0, n=60), "n"),
+    ("32 × 32 validation set for the 64 × 64 network",
+     lambda: heat_experiments.run_methods(["SIP"], x_val=np.zeros((2, 32, 32))), "x_val"),
+    ("validation grid other than the batches'",
+     lambda: train_heat("SIP", {}, lambda step: heat_rectangles((0, step), 2, n=16, max_half_size=4.0),
+                        np.zeros((2, 32, 32)), steps=1, log_every=1, nu_t=1.0), "x_val"),
+    ("log kernel of an empty grid", lambda: heat_log_kernel(0, 8.0), "n"),
+    ("log kernel with negative nu_t", lambda: heat_log_kernel(8, -1.0), "nu_t"),
 ]
 
 
@@ -157,9 +166,10 @@ def test_training_stops_at_a_non_finite_loss_naming_step_and_method():
         train_heat("SIP", params, batches, heat_rectangles(1, 2, n=n, max_half_size=4.0),
                    steps=2, log_every=1, nu_t=1.0)
     params = jax.tree_util.tree_map(lambda p: p * np.nan, params)
-    with pytest.raises(ValueError, match=r"step 0 \(method 'Adam'\)"):
+    with pytest.raises(TrainingDiverged, match=r"step 0 \(method 'Adam'\)") as info:
         train_heat("Adam", params, batches, heat_rectangles(1, 2, n=n, max_half_size=4.0),
                    steps=2, log_every=1, nu_t=1.0)
+    assert (info.value.method, info.value.step) == ("Adam", 0)
 
 
 # ---------------------------------------------------------------------------- command line

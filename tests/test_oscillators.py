@@ -14,6 +14,7 @@ from jax.flatten_util import ravel_pytree
 from improved_gradients import hig_oscillators_experiments as osc
 from improved_gradients import training, updates
 from improved_gradients.__main__ import main
+from improved_gradients.errors import TrainingDiverged
 from improved_gradients.models import init_mlp_glorot, mlp_apply
 from improved_gradients.physics import (
     LINEAR_CHAIN,
@@ -167,10 +168,43 @@ def test_hig_and_gn_steps_are_the_shared_svd_power_update(kappa):
 
 def test_training_reports_the_step_where_it_diverged():
     network, physics, params, data = _tiny_problem()
-    with pytest.raises(ValueError, match=r"GD-huge: training diverged.*at step \d+"):
+    with pytest.raises(TrainingDiverged, match=r"GD-huge: training diverged.*at step \d+") as info:
         training.train_control_network(network, physics, params, data, "svd", steps=40,
                                        chunk_steps=20, batch_size=16, kappa=1.0, eta=1e8,
                                        name="GD-huge")
+    assert info.value.method == "GD-huge" and 1 <= info.value.step <= 40
+
+
+def test_a_non_finite_test_loss_is_a_divergence_naming_the_step():
+    """Finite but huge test targets: training stays finite, the test loss overflows in
+    float32, and the loop stops with TrainingDiverged after the first chunk."""
+    network, physics, params, (x_train, y_train, x_test, y_test) = _tiny_problem()
+    data = (x_train, y_train, x_test, y_test * 1e30)
+    with pytest.raises(TrainingDiverged, match=r"Adam: the test loss is not finite after step 2"):
+        training.train_control_network(network, physics, params, data, "adam", steps=4,
+                                       chunk_steps=2, batch_size=8, name="Adam")
+
+
+def test_run_seeds_keeps_a_diverged_run_and_raises_every_other_error(monkeypatch):
+    """Only TrainingDiverged makes a result of a run (whatever its message says); any other
+    ValueError is an error of the caller and propagates."""
+    def run_method(setting, name, seed=0):
+        if name == "GN":
+            raise TrainingDiverged("GN: training diverged at step 4", method="GN", step=4)
+        if name == "SIP":
+            raise ValueError("a bug whose message happens to say: not finite")
+        return {"step": np.array([0, 2]), "time": np.array([0.0, 1.0]),
+                "test_loss": np.array([1.0, 0.5]), "train_loss": np.array([np.nan, 0.6]),
+                "theta": np.zeros(3)}
+
+    monkeypatch.setattr(osc, "run_method", run_method)
+    runs = osc.run_seeds("linear", seeds=(0, 1), methods=["Adam", "GN"])
+    assert [len(osc.completed(r)) for r in runs.values()] == [2, 0]
+    assert runs["GN"][0]["diverged"] == "GN: training diverged at step 4"
+    assert np.all(np.isinf(osc.final_test_losses(runs)["GN"]))
+    assert "0 of 2" in osc.seed_table(runs) and "2 of 2" in osc.seed_table(runs)
+    with pytest.raises(ValueError, match="a bug"):
+        osc.run_seeds("linear", seeds=(0,), methods=["SIP"])
 
 
 def test_page_networks_have_the_sources_sizes():

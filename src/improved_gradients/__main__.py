@@ -1,7 +1,9 @@
 """Command line: ``python -m improved_gradients <command>`` (also ``improved-gradients``).
 
 The commands run the chapter's experiments at full scale and the benchmarks; they call
-exactly the experiment code the notebooks call.
+exactly the experiment code the notebooks call. A bad argument is a usage error (exit
+status 2, stating what is allowed); a run that diverges (``errors.TrainingDiverged``)
+ends the command with its message and exit status 1, whatever the command.
 """
 
 import argparse
@@ -13,7 +15,7 @@ from . import machine
 machine.apply_pins()
 
 from . import heat_experiments, hig_experiments, hig_oscillators_experiments, sip_experiments  # noqa: E402
-from ._checks import TrainingDiverged  # noqa: E402
+from .errors import TrainingDiverged  # noqa: E402
 
 
 def main(argv=None):

@@ -6,6 +6,9 @@ shape and dtype are known but whose values are not, so shapes, dtypes, names and
 numbers are checked (at trace time, once per compilation: free inside a jitted loop)
 and value checks (finiteness) only run on concrete arrays.
 
+``TrainingDiverged`` lives in ``errors`` (public); it is re-exported here for the
+modules that import it from ``_checks``.
+
 The second half holds the ``argparse`` ``type=`` factories of the command line
 (``positive_int``, ``int_in_range``, ``float_in_range``, ``writable_directory``): they
 turn a bad value into a usage error (exit status 2) that states the allowed range,
@@ -19,10 +22,7 @@ import pathlib
 
 import numpy as np
 
-
-class TrainingDiverged(ValueError):
-    """A training loop saw a non-finite loss or parameter; the message names the step and
-    the method. The command line reports it as an error (exit status 1), no traceback."""
+from .errors import TrainingDiverged  # noqa: F401  (re-exported)
 
 
 def is_traced(value):
@@ -199,6 +199,89 @@ def check_floating_tree(name, tree):
             raise ValueError(f"{name} must hold floating-point arrays, got a leaf {_describe(leaf)}")
         check_finite(name, leaf)
     return tree
+
+
+def check_text(name, value, *, empty=False):
+    """Raise ValueError unless ``value`` is a string (non-empty unless ``empty``)."""
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise ValueError(f"{name} must be a{'' if empty else ' non-empty'} string, "
+                         f"got {_describe(value)}")
+    return value
+
+
+def check_sequence(name, value, *, min_size=1):
+    """A list-like argument (list, tuple, range or 1-D array; not a string, dict or set)
+    with at least ``min_size`` entries. Returns it as a list."""
+    if (isinstance(value, (str, bytes, dict, set, frozenset)) or value is None
+            or not hasattr(value, "__len__") or not hasattr(value, "__iter__")
+            or (isinstance(value, np.ndarray) and value.ndim != 1)):
+        raise ValueError(f"{name} must be a list or tuple, got {_describe(value)}")
+    items = list(value)
+    if len(items) < min_size:
+        raise ValueError(f"{name} must hold at least {min_size} entr"
+                         f"{'y' if min_size == 1 else 'ies'}, got {_describe(value)}")
+    return items
+
+
+def check_mapping(name, value, *, keys=(), entry_keys=(), min_size=1):
+    """A dict argument, such as a page's results {name: run}: a dict with at least
+    ``min_size`` entries that holds every key of ``keys``; with ``entry_keys`` every value
+    must be a dict holding those keys. The message lists what is missing. Returns it."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a dict, got {_describe(value)}")
+    if len(value) < min_size:
+        raise ValueError(f"{name} must hold at least {min_size} entr"
+                         f"{'y' if min_size == 1 else 'ies'}, got {_describe(value)}")
+    missing = [key for key in keys if key not in value]
+    if missing:
+        raise ValueError(f"{name} lacks {', '.join(map(repr, missing))} (it must hold "
+                         f"{', '.join(map(repr, keys))})")
+    if entry_keys:
+        for label, entry in value.items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"{name}[{label!r}] must be a dict, got {_describe(entry)}")
+            missing = [key for key in entry_keys if key not in entry]
+            if missing:
+                raise ValueError(f"{name}[{label!r}] lacks {', '.join(map(repr, missing))} "
+                                 f"(each entry must hold {', '.join(map(repr, entry_keys))})")
+    return value
+
+
+def check_records(name, value, keys, *, min_size=1):
+    """A list of dicts (table rows, timings), at least ``min_size`` of them, each holding
+    ``keys``. Returns it as a list."""
+    items = check_sequence(name, value, min_size=min_size)
+    for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"{name}[{k}] must be a dict, got {_describe(item)}")
+        missing = [key for key in keys if key not in item]
+        if missing:
+            raise ValueError(f"{name}[{k}] lacks {', '.join(map(repr, missing))} (each entry "
+                             f"must hold {', '.join(map(repr, keys))})")
+    return items
+
+
+def check_axes(name, value, count=None):
+    """Matplotlib axes to draw on: one ``Axes`` (``count=None``) or a sequence (list, tuple
+    or array, as ``plt.subplots`` returns) of exactly ``count`` of them. Returns them."""
+    from matplotlib.axes import Axes
+
+    if count is None:
+        if not isinstance(value, Axes):
+            raise ValueError(f"{name} must be a matplotlib Axes (e.g. from plt.subplots()), "
+                             f"got {_describe(value)}")
+        return value
+    items = (list(np.ravel(value)) if isinstance(value, np.ndarray) else
+             list(value) if isinstance(value, (list, tuple)) else None)
+    if items is None or len(items) != count or not all(isinstance(a, Axes) for a in items):
+        raise ValueError(f"{name} must be {count} matplotlib Axes (e.g. from "
+                         f"plt.subplots(1, {count})), got {_describe(value)}")
+    return value
+
+
+def check_optional(check, name, value, *args, **kwargs):
+    """``None`` or a value passing ``check(name, value, ...)``."""
+    return None if value is None else check(name, value, *args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------

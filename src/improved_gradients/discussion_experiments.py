@@ -9,32 +9,34 @@ Each experiments page's module provides two public functions (the interface of t
 - ``measure_cost_per_update(repeats=3)``: {method: seconds per update}, "Adam" included,
   measured side by side on the machine that builds the book.
 
-This module imports them (``load_modules``), joins rows and costs (``experiment_table``),
-formats the table and times the SVD step of HIG at a few sizes (``svd_timings``).
+This module checks that they provide it (``load_modules``), joins rows and costs
+(``experiment_table``), formats the table and times the SVD step of HIG at a few sizes
+(``svd_timings``).
 """
 
-import importlib
 import math
 import time
+import types
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import updates
+from . import (heat_experiments, hig_experiments, hig_oscillators_experiments, sip_experiments,
+               toy_experiments, updates)
+from ._checks import (check_choice, check_mapping, check_positive, check_positive_int,
+                      check_records, check_seed, check_sequence, check_text)
 from .reference import recorded_costs
-from ._checks import check_positive_int
 
 PAGE = "discussion"
-PACKAGE = "improved_gradients"
-# The experiments modules of the pages, in the book's reading order.
+# The experiments modules of the pages that train, in the book's reading order.
 EXPERIMENT_MODULES = (
-    "toy_experiments",
-    "sip_experiments",
-    "heat_experiments",
-    "hig_experiments",
-    "hig_oscillators_experiments",
+    toy_experiments,
+    sip_experiments,
+    heat_experiments,
+    hig_experiments,
+    hig_oscillators_experiments,
 )
 INTERFACE = ("discussion_summary", "measure_cost_per_update")
 ROW_KEYS = ("experiment", "method", "metric", "value", "claim", "reproduced")
@@ -44,31 +46,20 @@ BASELINE = "Adam"
 SVD_SIZES = ((32, 1024), (128, 1024), (512, 1024), (128, 8192))
 
 
-def load_modules(names=EXPERIMENT_MODULES):
-    """Import ``improved_gradients.<name>`` for each name, in order; returns the modules.
-
-    Raises ModuleNotFoundError naming a module that does not exist (its page has not been
-    merged yet), and ValueError for a module without the discussion interface.
-    """
-    if isinstance(names, str) or not names:
-        raise ValueError(f"names must be a non-empty sequence of module names, got {names!r}")
-    modules = []
-    for name in names:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"module names must be identifiers, got {name!r}")
-        full = f"{PACKAGE}.{name}"
-        try:
-            module = importlib.import_module(full)
-        except ModuleNotFoundError as error:
-            if error.name != full:
-                raise
-            raise ModuleNotFoundError(
-                f"the discussion page needs the experiments module {full} (one per page, "
-                f"in book order: {', '.join(names)}); it is missing", name=full) from None
+def load_modules(modules=EXPERIMENT_MODULES):
+    """The experiments modules whose rows the page shows (default: every page's, in book
+    order), as a list, each checked for the discussion interface: ValueError for something
+    that is not a module or a module without ``discussion_summary`` and
+    ``measure_cost_per_update``."""
+    modules = check_sequence("modules", modules)
+    for module in modules:
+        if not isinstance(module, types.ModuleType):
+            raise ValueError(f"modules must hold experiments modules (such as "
+                             f"improved_gradients.toy_experiments), got {module!r}")
         missing = [f for f in INTERFACE if not callable(getattr(module, f, None))]
         if missing:
-            raise ValueError(f"{full} lacks the discussion interface: {', '.join(missing)}")
-        modules.append(module)
+            raise ValueError(f"{module.__name__} lacks the discussion interface: "
+                             f"{', '.join(missing)}")
     return modules
 
 
@@ -76,12 +67,36 @@ def page_name(module):
     """The page a module belongs to: its ``PAGE`` constant (the notebook's stem)."""
     page = getattr(module, "PAGE", None)
     if not isinstance(page, str) or not page:
-        raise ValueError(f"{module.__name__} must define PAGE, the name of its notebook")
+        raise ValueError(f"module {getattr(module, '__name__', repr(module))} must define "
+                         f"PAGE, the name of its notebook")
     return page
+
+
+def _check_modules(modules):
+    modules = check_sequence("modules", modules)
+    for module in modules:
+        page_name(module)
+    return modules
+
+
+TABLE_KEYS = ROW_KEYS + ("note", "page", "cost")
+CLAIM_KEYS = ("page", "experiment", "claim", "reproduced", "notes", "values")
+TIMING_KEYS = ("rows", "params", "svd", "adam")
+
+
+def _check_timings(timings):
+    """The list of ``svd_timings``: dicts with "rows", "params" and positive seconds "svd"
+    and "adam"."""
+    timings = check_records("timings", timings, TIMING_KEYS)
+    for k, t in enumerate(timings):
+        for key in ("svd", "adam"):
+            check_positive(f"timings[{k}][{key!r}]", t[key])
+    return timings
 
 
 def check_row(row, page):
     """Validate one row of ``discussion_summary()``; returns a clean copy."""
+    check_text("page", page)
     if not isinstance(row, dict):
         raise ValueError(f"{page}: a summary row must be a dict, got {type(row).__name__}")
     missing = [key for key in ROW_KEYS if key not in row]
@@ -107,6 +122,7 @@ def check_row(row, page):
 
 def summary_rows(modules):
     """All rows of every module's ``discussion_summary()``, validated, each with its page."""
+    modules = _check_modules(modules)
     rows = []
     for module in modules:
         page = page_name(module)
@@ -121,6 +137,7 @@ def measure_costs(modules):
     """{page: {method: seconds per update}}: the costs each page measured side by side and
     stored with its references when they were written (``reference.record_costs``), so
     this page measures nothing itself; {} for a page that records none (the toy)."""
+    modules = _check_modules(modules)
     costs = {}
     for module in modules:
         page = page_name(module)
@@ -134,6 +151,7 @@ def measure_costs(modules):
 
 def cost_provenance(modules):
     """{page: "machine, date"} of the recorded costs."""
+    modules = _check_modules(modules)
     provenance = {}
     for module in modules:
         stored = recorded_costs(page_name(module))
@@ -143,7 +161,16 @@ def cost_provenance(modules):
 
 
 def relative_costs(costs):
-    """{page: {method: seconds / seconds of Adam on the same page}}."""
+    """{page: {method: seconds / seconds of Adam on the same page}}: ``costs`` as
+    ``measure_costs`` returns them ({page: {method: seconds > 0}}, each non-empty page with
+    Adam)."""
+    check_mapping("costs", costs)
+    for page, measured in costs.items():
+        check_mapping(f"costs[{page!r}]", measured, min_size=0)
+        if measured and BASELINE not in measured:
+            raise ValueError(f"costs[{page!r}] must include {BASELINE!r}, got {measured!r}")
+        for method, seconds in measured.items():
+            check_positive(f"costs[{page!r}][{method!r}]", seconds)
     return {page: {method: seconds / measured[BASELINE] for method, seconds in measured.items()}
             for page, measured in costs.items() if measured}
 
@@ -151,6 +178,7 @@ def relative_costs(costs):
 def experiment_table(rows, costs):
     """The rows with the cost per update relative to Adam of the same page ("cost": None
     where a page did not measure that method)."""
+    check_records("rows", rows, ("page", "method"))
     relative = relative_costs(costs)
     return [{**row, "cost": relative.get(row["page"], {}).get(row["method"])} for row in rows]
 
@@ -162,6 +190,7 @@ def _cell(text):
 def format_table(table):
     """The table as Markdown: page, problem, method, metric, value, cost, reproduced; the
     problem and metric are written once per group of rows that share them."""
+    check_records("table", table, TABLE_KEYS)
     lines = ["| page | problem | method | metric | value | cost per update (× Adam) "
              "| claim reproduced |", "|---|---|---|---|---:|---:|---|"]
     previous = None
@@ -178,6 +207,8 @@ def format_table(table):
 def claims(table):
     """The distinct claims, in order: [{"page", "experiment", "claim", "reproduced",
     "notes", "values"}], reproduced the weakest verdict of the claim's rows."""
+    for k, row in enumerate(check_records("table", table, TABLE_KEYS)):
+        check_choice(f"table[{k}]['reproduced']", row["reproduced"], REPRODUCED)
     grouped = {}
     for row in table:
         key = (row["page"], row["experiment"], row["claim"])
@@ -194,6 +225,9 @@ def claims(table):
 
 def format_claims(claim_list, verdicts=REPRODUCED):
     """Markdown list of the claims whose verdict is in ``verdicts``, with their numbers."""
+    check_records("claim_list", claim_list, CLAIM_KEYS, min_size=0)
+    for verdict in check_sequence("verdicts", verdicts, min_size=0):
+        check_choice("verdict", verdict, REPRODUCED)
     lines = []
     for entry in claim_list:
         if entry["reproduced"] in verdicts:
@@ -206,6 +240,7 @@ def format_claims(claim_list, verdicts=REPRODUCED):
 
 def verdict_counts(claim_list):
     """{verdict: number of claims} for every verdict."""
+    check_records("claim_list", claim_list, ("reproduced",), min_size=0)
     return {verdict: sum(entry["reproduced"] == verdict for entry in claim_list)
             for verdict in REPRODUCED}
 
@@ -213,6 +248,8 @@ def verdict_counts(claim_list):
 def cost_range(table, prefix):
     """(lowest, highest) measured cost relative to Adam of the methods whose name starts
     with ``prefix`` (e.g. "SIP", "HIG"), over all pages; None if none was measured."""
+    check_records("table", table, ("method", "cost"))
+    check_text("prefix", prefix)
     values = [row["cost"] for row in table
               if row["method"].startswith(prefix) and row["cost"] is not None]
     return (min(values), max(values)) if values else None
@@ -224,9 +261,12 @@ def svd_timings(sizes=SVD_SIZES, repeats=3, seed=0):
     the same number of parameters, at each (rows, parameters) size; the best of
     ``repeats`` after one warm-up call. Returns [{"rows", "params", "svd", "adam"}]."""
     repeats = check_positive_int("repeats", repeats)
+    seed = check_seed("seed", seed)
     checked = []
-    for size in sizes:
-        if (len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in size)):
+    for size in check_sequence("sizes", sizes):
+        if (not isinstance(size, (tuple, list)) or len(size) != 2
+                or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+                           for s in size)):
             raise ValueError(f"sizes must be (rows, parameters) pairs of integers >= 1, got {size!r}")
         checked.append((int(size[0]), int(size[1])))
     hig = jax.jit(lambda jac, g: updates.svd_power_update_kernel(jac, g, -0.5, 1e-6, 1.0,
@@ -260,6 +300,8 @@ def _best_time(call, repeats):
 def svd_scaling_exponent(timings, params):
     """p in t ∝ rows^p, fitted (least squares in log-log) over the timings at ``params``
     parameters; the Gram-matrix route predicts about 2 (J Jᵀ) to 3 (its eigendecomposition)."""
+    timings = _check_timings(timings)
+    params = check_positive_int("params", params)
     points = [(t["rows"], t["svd"]) for t in timings if t["params"] == params]
     if len(points) < 2:
         raise ValueError(f"need timings at two or more row counts with {params} parameters")
@@ -269,6 +311,7 @@ def svd_scaling_exponent(timings, params):
 
 def format_svd_timings(timings):
     """The SVD timings as a Markdown table (rows, parameters, ms per update, × Adam)."""
+    timings = _check_timings(timings)
     lines = ["| Jacobian rows B·dim_y | parameters | HIG update (ms) | × Adam update |",
              "|---:|---:|---:|---:|"]
     for t in timings:
@@ -281,9 +324,7 @@ def affordable_rows(timings, params, seconds):
     """Jacobian rows whose HIG update takes ``seconds`` at ``params`` parameters, from the
     power law t = t_max · (rows / rows_max)^p fitted to the timings (an extrapolation
     beyond the largest measured size; rounded down to an integer)."""
-    seconds = float(seconds)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"seconds must be a positive finite number, got {seconds!r}")
+    seconds = check_positive("seconds", seconds)
     exponent = svd_scaling_exponent(timings, params)
     if exponent < 0.5:  # noise, not a power law to extrapolate
         raise ValueError(f"the measured time does not grow with the rows (p = {exponent:.3g})")

@@ -1,4 +1,4 @@
-"""Page sip-heat (SIP on a PDE: learning to invert heat conduction): settings, runs,
+"""The sip-heat page (SIP on a PDE: learning to invert heat conduction): settings, runs,
 figures, tables and the commands ``sip-heat-reproduce`` and ``sip-heat-bench``.
 
 The notebook ``book/sip-heat.ipynb`` and the commands call the same functions; only the
@@ -15,11 +15,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import reference
-from ._checks import check_choice, check_positive_int, positive_float, positive_int
+from ._checks import (check_array, check_callable, check_choice, check_int, check_mapping,
+                      check_number, check_optional, check_positive, check_positive_int,
+                      check_sequence, int_in_range, positive_float, positive_int,
+                      writable_directory)
+from .errors import TrainingDiverged
 from .models import parameter_count, unet_init
 from .physics import (
     HEAT_GRID,
     HEAT_NU_T,
+    check_heat_grid,
     heat_damping,
     heat_loss_kernel,
     heat_physics,
@@ -28,7 +33,8 @@ from .physics import (
     radial_power_spectrum,
 )
 from .plotting import method_color, use_book_style
-from .training import HEAT_DIRECTIONS, heat_direction_index, heat_step_program, train_heat
+from .training import (HEAT_DIRECTIONS, HEAT_LOOPS, heat_direction_index, heat_step_program,
+                       train_heat)
 from .updates import HEAT_INVERSES, HEAT_TIKHONOV_ALPHA
 
 PAGE = "sip-heat"
@@ -83,6 +89,33 @@ def check_runs(names):
     return [check_choice("method", name, tuple(RUNS)) for name in names]
 
 
+def _check_results(results, keys, x_val=None):
+    """{run name: result of ``train_heat``}: a non-empty dict of known runs, each holding
+    ``keys``; with ``x_val`` the predictions "x_val_pred" must match its shape."""
+    check_mapping("results", results, entry_keys=keys)
+    check_runs(list(results))
+    if x_val is not None:
+        x_val = check_heat_grid("x_val", x_val)
+        for name, result in results.items():
+            if "x_val_pred" in keys and np.shape(result["x_val_pred"]) != x_val.shape:
+                raise ValueError(f"results[{name!r}]['x_val_pred'] must have x_val's shape "
+                                 f"{x_val.shape}, got {np.shape(result['x_val_pred'])}")
+    return results
+
+
+def _check_solvers(solvers, keys, x_val=None, optional=False):
+    """{direction: result of ``solve_per_sample``} for directions of SOLVER_LABELS."""
+    if optional and solvers is None:
+        return None
+    check_mapping("solvers", solvers, entry_keys=keys)
+    for direction, solved in solvers.items():
+        check_choice("solver direction", direction, tuple(SOLVER_LABELS))
+        if x_val is not None and np.shape(solved["x"]) != np.shape(x_val):
+            raise ValueError(f"solvers[{direction!r}]['x'] must have x_val's shape "
+                             f"{np.shape(x_val)}, got {np.shape(solved['x'])}")
+    return solvers
+
+
 def validation_set(size=VAL_SIZE, seed=VAL_SEED):
     """The fixed validation ground truths x* (size, 64, 64), float64, drawn with VAL_SEED."""
     return heat_rectangles(seed, check_positive_int("size", size))
@@ -92,20 +125,48 @@ def batch_sequence(batch_size, seed=DATA_SEED):
     """step -> the ground truths of that training step (a fresh batch per step, the same
     sequence for every method)."""
     batch_size = check_positive_int("batch_size", batch_size)
+    check_int("seed", seed, low=0)
     return lambda step: heat_rectangles((seed, step), batch_size)
 
 
 def initial_network(seed=NET_SEED):
+    """The U-Net every method starts from (``models.unet_init`` on the 64 × 64 grid)."""
     return unet_init(seed, HEAT_GRID)
 
 
+def check_validation_set(x_val):
+    """A validation set for the page's network: (N, 64, 64) ground truths, N >= 1, finite."""
+    x_val = check_heat_grid("x_val", x_val)
+    if x_val.ndim != 3 or x_val.shape[0] < 1 or x_val.shape[1:] != (HEAT_GRID, HEAT_GRID):
+        raise ValueError(f"x_val must be (N, {HEAT_GRID}, {HEAT_GRID}) ground truths, N >= 1 "
+                         f"(the grid the network trains on), got shape {x_val.shape}")
+    return x_val
+
+
+def _check_progress(progress):
+    """None or a progress bar (an object with ``update(n)``, e.g. tqdm)."""
+    if progress is not None and not callable(getattr(progress, "update", None)):
+        raise ValueError(f"progress must be None or a progress bar with update(n) (tqdm), "
+                         f"got {progress!r}")
+    return progress
+
+
 def run_methods(names=tuple(RUNS), *, steps=BOOK_STEPS, batch_size=BOOK_BATCH,
-                log_every=BOOK_LOG_EVERY, x_val=None, progress=None):
-    """Train each named run from the same initial network on the same batch sequence.
-    Returns {name: result of ``train_heat``}."""
-    names = check_runs(list(names))
-    x_val = validation_set() if x_val is None else x_val
-    params, batches = initial_network(), batch_sequence(batch_size)
+                log_every=BOOK_LOG_EVERY, x_val=None, progress=None, batches=None):
+    """Train each named run from the same initial network on the same batch sequence
+    (``batch_sequence(batch_size)`` unless ``batches``, step -> (batch_size, 64, 64)
+    ground truths, is given). Returns {name: result of ``train_heat``}."""
+    names = check_runs(check_sequence("runs", names))
+    steps = check_positive_int("steps", steps)
+    batch_size = check_positive_int("batch_size", batch_size)
+    log_every = check_positive_int("log_every", log_every)
+    if steps % log_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
+    x_val = validation_set() if x_val is None else check_validation_set(x_val)
+    _check_progress(progress)
+    check_optional(check_callable, "batches", batches)
+    params = initial_network()
+    batches = batch_sequence(batch_size) if batches is None else batches
     results = {}
     for name in names:
         method, inverse = RUNS[name]
@@ -118,6 +179,9 @@ def run_methods(names=tuple(RUNS), *, steps=BOOK_STEPS, batch_size=BOOK_BATCH,
 def value_at_time(result, seconds, metric="x_l1"):
     """A run's validation metric at ``seconds`` of measured training time (linear
     interpolation between logs)."""
+    check_choice("metric", metric, tuple(METRICS))
+    check_mapping("result", result, keys=("time", metric))
+    check_number("seconds", seconds, 0.0)
     return float(np.interp(seconds, result["time"], result[metric]))
 
 
@@ -137,6 +201,11 @@ def solve_per_sample(x_val, direction, iterations=SOLVER_ITERATIONS, rate=GD_RAT
 
     check_choice("direction", direction, HEAT_DIRECTIONS)
     iterations = check_positive_int("iterations", iterations)
+    check_positive("rate", rate)
+    check_positive("stop_y_loss", stop_y_loss)
+    x_val = check_heat_grid("x_val", x_val)
+    if x_val.ndim != 3:
+        raise ValueError(f"x_val must be a batch of grids (N, n, n), got shape {x_val.shape}")
     index = HEAT_DIRECTIONS.index(direction)
     scale = rate if direction == "gradient" else 1.0
     with jax.enable_x64(True):
@@ -164,14 +233,17 @@ def solve_per_sample(x_val, direction, iterations=SOLVER_ITERATIONS, rate=GD_RAT
         x_final, logs = run(x0)
     logs = np.asarray(logs)
     if not np.all(np.isfinite(logs)):
-        raise ValueError(f"per-sample solver {direction!r} diverged")
+        bad = int(np.argmin(np.all(np.isfinite(logs), axis=1)))
+        raise TrainingDiverged(f"per-sample solver {direction!r} diverged: non-finite "
+                               f"metrics at iteration {bad}", method=direction, step=bad)
     return {"x_l1": logs[:, 0], "x_l2": logs[:, 1], "y_l2": logs[:, 2], "x": np.asarray(x_final)}
 
 
 def run_solvers(x_val=None, iterations=SOLVER_ITERATIONS):
     """The per-sample baselines: the inverse step iterated ("bayes", "tikhonov") and plain
     GD on x ("gradient")."""
-    x_val = validation_set() if x_val is None else x_val
+    check_positive_int("iterations", iterations)
+    x_val = validation_set() if x_val is None else check_validation_set(x_val)
     return {direction: solve_per_sample(x_val, direction, iterations)
             for direction in ("bayes", "tikhonov", "gradient")}
 
@@ -188,6 +260,9 @@ SOLVER_LABELS = {"bayes": "inverse step iterated", "tikhonov": "Tikhonov divisio
 def error_spectra(results, x_val, solvers=None):
     """{name: (|f| bin centres, radially binned power of x − x*)} for each run's final
     predictions (and each solver's result), plus "zero error reference" = power of x* − mean."""
+    check_heat_grid("x_val", x_val)
+    _check_results(results, ("x_val_pred",), x_val)
+    _check_solvers(solvers, ("x",), x_val, optional=True)
     spectra = {name: radial_power_spectrum(result["x_val_pred"] - x_val)
                for name, result in results.items()}
     for direction, solved in (solvers or {}).items():
@@ -197,20 +272,35 @@ def error_spectra(results, x_val, solvers=None):
 
 
 def band_power(spectrum, band=HIGH_BAND):
-    """Mean error power of a radial spectrum within the |f| band [low, high)."""
+    """Mean error power of a radial spectrum (|f| bin centres, power), as
+    ``physics.radial_power_spectrum`` returns it, within the |f| band [low, high)."""
+    if not isinstance(spectrum, (tuple, list)) or len(spectrum) != 2:
+        raise ValueError(f"spectrum must be the pair (|f| bin centres, power), got {spectrum!r:.80}")
+    f = check_array("spectrum[0] (|f|)", spectrum[0], (None,), min_size=1)
+    check_array("spectrum[1] (power)", spectrum[1], f.shape)
+    band = check_array("band", band, (2,))
+    if not band[0] < band[1]:
+        raise ValueError(f"band must be (low, high) with low < high, got {tuple(band)}")
     f, power = spectrum
     inside = (f >= band[0]) & (f < band[1])
+    if not np.any(inside):
+        raise ValueError(f"band {tuple(band)} holds no frequency bin of the spectrum "
+                         f"(|f| from {np.min(f):g} to {np.max(f):g})")
     return float(power[inside].mean())
 
 
 def common_time(results, names=("SIP", "Adam")):
     """The largest measured training time every named run reached."""
+    names = check_sequence("names", names)
+    check_mapping("results", results, keys=names, entry_keys=("time",))
     return min(float(results[name]["time"][-1]) for name in names)
 
 
 def equal_time_ratio(results):
     """(seconds, Adam's / SIP's validation x error at that measured training time), at the
     largest time both runs reached. Depends on the machine's speed and load."""
+    check_mapping("results", results, keys=("SIP", "Adam"))
+    _check_results({name: results[name] for name in ("SIP", "Adam")}, ("time", "x_l1"))
     seconds = common_time(results)
     return seconds, value_at_time(results["Adam"], seconds) / value_at_time(results["SIP"], seconds)
 
@@ -218,6 +308,9 @@ def equal_time_ratio(results):
 def outcomes(results, solvers, x_val):
     """The page's tolerance-checked training outcomes {name: value} (nothing that depends
     on measured time: see ``equal_time_ratio``)."""
+    check_mapping("results", results, keys=("SIP", "Adam"))
+    _check_results(results, ("x_l1", "x_l2", "x_val_pred"), x_val)
+    _check_solvers(solvers, ("x_l1",))
     spectra = error_spectra(results, x_val)
     values = {}
     for name, result in results.items():
@@ -233,6 +326,8 @@ def outcomes(results, solvers, x_val):
 
 def summary_table(results, solvers):
     """The page's summary as text: final validation metrics per run and per solver."""
+    _check_results(results, ("step", "x_l1", "x_l2", "y_l2"))
+    _check_solvers(solvers, ("x_l1", "x_l2", "y_l2"))
     lines = [f"{'':<34}{'x error Σ|x−x*|':>17}{'x loss ½Σ(x−x*)²':>19}{'y loss':>10}"]
     steps = int(next(iter(results.values()))["step"][-1])
     for name, result in results.items():
@@ -305,6 +400,8 @@ def measure_step_times(batch_size=BOOK_BATCH, repeats=5, loop="jit", chunk=1):
     """Seconds per training step of SIP, Adam and SGD, measured side by side: the methods
     take turns ``repeats`` times and each keeps its best time."""
     repeats = check_positive_int("repeats", repeats)
+    check_choice("loop", loop, HEAT_LOOPS)
+    chunk = check_positive_int("chunk", chunk)
     timers = _timed_programs(check_positive_int("batch_size", batch_size), loop, chunk)
     best = {method: np.inf for method in timers}
     for _ in range(repeats):
@@ -316,12 +413,15 @@ def measure_step_times(batch_size=BOOK_BATCH, repeats=5, loop="jit", chunk=1):
 def measure_cost_per_update(repeats=3):
     """{method: measured seconds per update} for SIP, Adam and SGD at the page's batch,
     side by side (compilation, cached per process, is not counted)."""
-    return measure_step_times(BOOK_BATCH, repeats=repeats)
+    return measure_step_times(BOOK_BATCH, repeats=check_positive_int("repeats", repeats))
 
 
 def measure_loop_strategies(batch_size=BOOK_BATCH, chunk=5, repeats=3):
     """Seconds per Adam step for each way of compiling the loop: one jitted step driven by
     Python, a lax.fori_loop(unroll=True) chunk and a lax.scan chunk of ``chunk`` steps."""
+    batch_size = check_positive_int("batch_size", batch_size)
+    chunk = check_positive_int("chunk", chunk)
+    repeats = check_positive_int("repeats", repeats)
     times = {}
     for loop, size in (("jit", 1), ("unroll", chunk), ("scan", chunk)):
         run = _timed_programs(batch_size, loop, size)["Adam"]
@@ -360,6 +460,7 @@ def figure_damping(nu_t=HEAT_NU_T, n=HEAT_GRID):
 
 def figure_curves(results):
     """Validation x error against steps and against measured training time."""
+    _check_results(results, ("step", "time", "x_l1", "y_l2"))
     fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.6))
     for name, result in results.items():
         axes[0].plot(result["step"], result["x_l1"], label=name, **RUN_STYLE[name])
@@ -379,6 +480,14 @@ def figure_curves(results):
 
 def figure_reconstructions(results, x_val, samples=SHOWN_SAMPLES, names=("Adam", "SIP")):
     """The same validation samples side by side: x*, y*, each method's x and x − x*."""
+    x_val = check_heat_grid("x_val", x_val)
+    if x_val.ndim != 3:
+        raise ValueError(f"x_val must be a batch of grids (N, n, n), got shape {x_val.shape}")
+    samples = [check_int("samples", k, 0, x_val.shape[0] - 1)
+               for k in check_sequence("samples", samples)]
+    names = check_sequence("names", names)
+    check_mapping("results", results, keys=names)
+    _check_results({name: results[name] for name in names}, ("x_val_pred",), x_val)
     y_val = heat_physics(x_val[list(samples)])
     columns = ["target $x^*$", "observation $y^*$"] + list(names) + [f"{n} − $x^*$" for n in names]
     fig, axes = plt.subplots(len(samples), len(columns), figsize=(2.0 * len(columns), 2.1 * len(samples)))
@@ -405,6 +514,11 @@ def figure_reconstructions(results, x_val, samples=SHOWN_SAMPLES, names=("Adam",
 
 def figure_spectra(spectra, names=("x* itself", "Adam", "SGD", "SIP", "SIP-Tikhonov")):
     """Radially binned power spectrum of x − x* per method (x* − mean for scale)."""
+    check_mapping("spectra", spectra)
+    for name, spectrum in spectra.items():
+        if not isinstance(spectrum, (tuple, list)) or len(spectrum) != 2:
+            raise ValueError(f"spectra[{name!r}] must be the pair (|f| bin centres, power)")
+    names = check_sequence("names", names)
     fig, ax = plt.subplots(figsize=(7.0, 4.0))
     styles = {"x* itself": dict(color="black", linestyle=":"), **RUN_STYLE,
               "inverse step iterated": dict(color="0.4"), "GD on x": dict(color="0.7")}
@@ -422,6 +536,9 @@ def figure_spectra(spectra, names=("x* itself", "Adam", "SGD", "SIP", "SIP-Tikho
 
 def figure_solvers(results, solvers):
     """Per-sample solvers (x error per iteration) next to the trained networks' final error."""
+    check_mapping("results", results, keys=("SIP", "Adam"))
+    _check_results({name: results[name] for name in ("SIP", "Adam")}, ("x_l1",))
+    _check_solvers(solvers, ("x_l1",))
     fig, ax = plt.subplots(figsize=(7.0, 3.8))
     styles = {"bayes": dict(color="black"), "tikhonov": dict(color="black", linestyle="--"),
               "gradient": dict(color="0.6")}
@@ -444,6 +561,10 @@ def figure_inverse_ablation(residual_sample, nu_t=HEAT_NU_T):
     |f| (computed from the residual's own spectrum)."""
     from .updates import heat_inverse_step
 
+    residual_sample = check_heat_grid("residual_sample", residual_sample)
+    if residual_sample.ndim != 2:
+        raise ValueError(f"residual_sample must be one grid (n, n), got shape "
+                         f"{residual_sample.shape}")
     radius, damping = heat_damping(residual_sample.shape[-1], nu_t)
     a = np.fft.fft2(residual_sample)
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
@@ -501,11 +622,15 @@ def reproduce(args):
         steps = {name: args.steps for name in names}
     print("steps per run: " + ", ".join(f"{n} {s}" for n, s in steps.items()), flush=True)
     x_val = validation_set(args.val_size)
+    batches = batch_sequence(args.batch)
+    if args.test_diverge_at is not None:
+        batches = _diverging(batches, args.test_diverge_at)
     results = {}
     with tqdm(total=sum(steps.values()), desc="sip-heat-reproduce", unit="step") as progress:
         for name in names:
             results.update(run_methods([name], steps=steps[name], batch_size=args.batch,
-                                       log_every=args.log_every, x_val=x_val, progress=progress))
+                                       log_every=args.log_every, x_val=x_val, progress=progress,
+                                       batches=batches))
     solvers = run_solvers(x_val)
     arrays = {f"{name}/{key}": result[key] for name, result in results.items()
               for key in ("step", "time", "x_l1", "x_l2", "y_l2", "train_y_l2", "x_val_pred")}
@@ -526,6 +651,17 @@ def reproduce(args):
     print(table)
     print(f"results and figures written to {out}")
     return 0
+
+
+# Test hook of sip-heat-reproduce (--test-diverge-at): the ground truths of one step are
+# scaled by this factor, finite in float64 but infinite once the network reads them in
+# float32, so the loss of that step is NaN and the run stops with TrainingDiverged there.
+TEST_DIVERGE_FACTOR = 1e200
+
+
+def _diverging(batches, step):
+    """``batches`` with the batch of ``step`` blown up by TEST_DIVERGE_FACTOR."""
+    return lambda k: batches(k) * TEST_DIVERGE_FACTOR if k == step else batches(k)
 
 
 def benchmark(args):
@@ -562,7 +698,12 @@ def add_commands(subparsers):
                         help="validation samples (default %(default)s)")
     parser.add_argument("--methods", nargs="+", choices=tuple(RUNS), default=list(RUNS),
                         help="runs (default: all)")
-    parser.add_argument("--out", default="sip-heat-results", help="output directory")
+    parser.add_argument("--out", type=writable_directory, default="sip-heat-results",
+                        help="output directory")
+    parser.add_argument("--test-diverge-at", type=int_in_range(0), default=None, metavar="STEP",
+                        help="for tests only: blow up the training batch of step STEP "
+                             f"(×{TEST_DIVERGE_FACTOR:g}, infinite in float32) so that every run "
+                             "diverges there and the command ends with exit status 1")
     parser.set_defaults(run=_reproduce_checked(parser))
 
     bench = subparsers.add_parser("sip-heat-bench",

@@ -1,4 +1,5 @@
-"""Page 5 (the HIG toy): settings, training loop, experiments, tables, figures, ``hig-bench``.
+"""The hig-toy page (the HIG toy): settings, training loop, experiments, tables, figures,
+``hig-bench``.
 
 The notebook ``book/hig-toy.ipynb`` calls these functions; the paper (Schnell et al.
 2022) leaves the data size, batch sizes, η, τ, Adam's learning rate and the number of
@@ -16,8 +17,9 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import (check_array, check_choice, check_int, check_number, check_positive,
-                      check_positive_int, check_seed, int_in_range, positive_int)
+from ._checks import (check_array, check_axes, check_choice, check_int, check_mapping,
+                      check_number, check_optional, check_positive, check_positive_int,
+                      check_seed, check_text, int_in_range, positive_int)
 from .models import init_mlp_glorot, mlp_apply, mlp_hidden
 from .physics import HIG_PROBE_X, hig_data, hig_physics_kernel, hig_sample_loss_kernel, hig_target
 from .plotting import METHOD_COLORS, START_STYLE, TARGET_STYLE, diagram_arrow, diagram_box, method_color
@@ -168,8 +170,8 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     "time" (measured seconds of training since the start; compilation and logging not
     counted), "val_loss", "act_mean", "act_std" (of the hidden tanh activations over
     the validation set), "probe" (physical output (y1, λ·y2) of x = π/9, shape
-    (n_logs, 2)), and "theta" (the final parameters). Raises ValueError naming the
-    first step whose loss or parameters are not finite.
+    (n_logs, 2)), and "theta" (the final parameters). Raises ``TrainingDiverged`` naming
+    the method and the first step whose loss or parameters are not finite.
     """
     check_choice("method", method, HIG_METHODS)
     check_choice("mode", mode, ("truncate", "clamp"))
@@ -234,6 +236,32 @@ def _check_kappa(name, kappa):
 
 def _check_tau(name, tau):
     return check_number(name, tau, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def _check_run(name, run, keys):
+    """A result of ``train_hig_toy`` holding ``keys``."""
+    return check_mapping(name, run, keys=keys)
+
+
+def _check_runs(runs, keys):
+    """{method: result of ``train_hig_toy``} for methods with a colour, each holding ``keys``."""
+    check_mapping("runs", runs, entry_keys=keys)
+    for method in runs:
+        check_choice("method", method, tuple(METHOD_COLORS))
+    return runs
+
+
+def _check_seed_results(seed_results):
+    """The dict of ``run_seeds``: {(λ, method): {"val_loss", "act_mean", "act_std",
+    "steps"}}, Adam's entries with "val_loss_short"."""
+    if not isinstance(seed_results, dict) or not seed_results or any(
+            not isinstance(key, tuple) or len(key) != 2 or not isinstance(entry, dict)
+            or {"val_loss", "act_mean", "act_std", "steps"} - set(entry)
+            or (key[1] == "Adam" and "val_loss_short" not in entry)
+            for key, entry in seed_results.items()):
+        raise ValueError("seed_results must be the non-empty dict of run_seeds, "
+                         "{(λ, method): {\"val_loss\", \"act_mean\", \"act_std\", \"steps\"}}")
+    return seed_results
 
 
 def toy_data():
@@ -311,10 +339,7 @@ def run_seeds(comparisons, seeds=SEEDS, data=None):
 def summary_table(seed_results):
     """One text row per λ and method: final loss median [min, max] over the seeds, the
     medians of the final activation mean and std, and the steps taken."""
-    if not isinstance(seed_results, dict) or not seed_results or any(
-            not isinstance(entry, dict) or {"val_loss", "act_mean", "act_std", "steps"} - set(entry)
-            for entry in seed_results.values()):
-        raise ValueError("seed_results must be the non-empty dict of run_seeds")
+    _check_seed_results(seed_results)
     lines = [f"{'λ':>5} {'method':<6} {'steps':>6}  {'loss median':>11}  {'range over seeds':<21}"
              f" {'act. mean':>9} {'act. std':>8}"]
     for (lam, name), entry in seed_results.items():
@@ -400,6 +425,7 @@ def seed_outcomes(seed_results):
     Medians over the seeds of the final validation loss per λ and method (and Adam's after
     HIG's step count); medians are what reproduces across machines, single seeds of the
     ill-conditioned runs do not always."""
+    _check_seed_results(seed_results)
     outcomes = {}
     for (lam, name), entry in seed_results.items():
         outcomes[f"median loss, lam {lam:g}, {name}"] = float(np.median(entry["val_loss"]))
@@ -411,6 +437,8 @@ def seed_outcomes(seed_results):
 
 def plateau_exit_step(run, level):
     """The first logged step at which the validation loss is below ``level`` (None if never)."""
+    _check_run("run", run, ("step", "val_loss"))
+    check_positive("level", level)
     below = np.flatnonzero(np.asarray(run["val_loss"]) < level)
     return None if below.size == 0 else int(run["step"][below[0]])
 
@@ -446,6 +474,7 @@ def discussion_summary():
 def measure_cost_per_update(repeats=3):
     """{"Adam", "Gauss-Newton", "HIG": measured seconds per update} with the page's
     settings, measured side by side (200-step runs, best of ``repeats``)."""
+    repeats = check_positive_int("repeats", repeats)
     times = measure_method_times(steps=200, repeats=repeats)
     return {"Adam": times["Adam"], "Gauss-Newton": times["GN"], "HIG": times["HIG"]}
 
@@ -643,6 +672,11 @@ def plot_hig_panels(axes, runs, lam, target, time_limit=None):
     physical output after every logged chunk, start grey and target black. Curves stop at
     ``time_limit`` seconds when given.
     """
+    check_axes("axes", axes, 3)
+    _check_runs(runs, ("time", "val_loss", "act_mean", "act_std", "probe", "step"))
+    check_positive("lam", lam)
+    check_array("target", target, (2,))
+    check_optional(check_positive, "time_limit", time_limit)
     ax_loss, ax_act, ax_traj = axes
     for method, run in runs.items():
         color = method_color(method)
@@ -662,6 +696,11 @@ def plot_hig_panels(axes, runs, lam, target, time_limit=None):
 def plot_hig_trajectory(ax, runs, target, time_limit=None, max_step=None):
     """The probe's physical output (y1, λ·y2) after every logged chunk for {method: result},
     start grey and target black; up to ``time_limit`` seconds or ``max_step`` steps."""
+    check_axes("ax", ax)
+    _check_runs(runs, ("time", "step", "probe"))
+    check_array("target", target, (2,))
+    check_optional(check_positive, "time_limit", time_limit)
+    check_optional(check_int, "max_step", max_step, 0)
     for method, run in runs.items():
         keep = np.ones(len(run["time"]), bool)
         if time_limit is not None:
@@ -680,6 +719,10 @@ def plot_hig_trajectory(ax, runs, target, time_limit=None, max_step=None):
 def plot_hig_loss_vs_steps(ax, runs, max_step=None, title=None):
     """Validation loss (log scale) against training steps for {label: result}; the colour
     is the method's when the label names one, else taken from the default cycle."""
+    check_axes("ax", ax)
+    check_mapping("runs", runs, entry_keys=("step", "val_loss"))
+    check_optional(check_int, "max_step", max_step, 0)
+    check_optional(check_text, "title", title, empty=True)
     for label, run in runs.items():
         keep = np.ones(len(run["step"]), bool) if max_step is None else run["step"] <= max_step
         style = {"color": METHOD_COLORS[label]} if label in METHOD_COLORS else {}
@@ -691,6 +734,10 @@ def plot_hig_loss_vs_steps(ax, runs, max_step=None, title=None):
 def plot_hig_kappa_sweep(ax, runs):
     """Validation loss against steps for {κ: result}, coloured from gradient (κ = 1) to
     Gauss-Newton (κ = −1) with HIG (κ = −½) drawn in the HIG colour."""
+    check_axes("ax", ax)
+    check_mapping("runs", runs, entry_keys=("step", "val_loss"))
+    for kappa in runs:
+        _check_kappa("runs (its keys κ)", kappa)
     cmap = mpl.colormaps["viridis"]
     for kappa, run in sorted(runs.items(), reverse=True):
         if kappa == -0.5:
@@ -705,6 +752,7 @@ def plot_hig_kappa_sweep(ax, runs):
 def draw_hig_spaces(ax):
     """Diagram of the HIG set-up: parameters θ → network f → z → physics P → y → loss,
     and the backward path that inverts network and physics jointly through J = ∂y/∂θ."""
+    check_axes("ax", ax)
     ax.set_xlim(0, 14)
     ax.set_ylim(0, 6)
     ax.axis("off")
@@ -731,4 +779,7 @@ def draw_hig_spaces(ax):
 
 def glue_name(name):
     """An outcome's name as a glue key (letters, digits and underscores only)."""
+    check_text("name", name)
+    if not any(c.isalnum() for c in name):
+        raise ValueError(f"name must contain a letter or digit, got {name!r}")
     return "".join(c if c.isalnum() else "_" for c in name.replace(".", "p")).strip("_").replace("__", "_")

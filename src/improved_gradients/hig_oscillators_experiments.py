@@ -1,5 +1,5 @@
-"""Page 6 (HIG on coupled oscillators): settings, runs, tables, figures and the commands
-``hig-oscillators-reproduce`` and ``hig-oscillators-bench``.
+"""The hig-oscillators page (HIG on coupled oscillators): settings, runs, tables, figures
+and the commands ``hig-oscillators-reproduce`` and ``hig-oscillators-bench``.
 
 Two settings of one simulator (``physics.OscillatorSystem``): the HIG paper's nonlinear
 chain (Schnell et al. 2022; two masses, cubic coupling, control gain 3, 96 RK4 steps of
@@ -21,8 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import (check_choice, check_positive_int, int_in_range, positive_float,
-                      positive_int)
+from ._checks import (check_array, check_axes, check_callable, check_choice, check_mapping,
+                      check_number, check_optional, check_positive, check_positive_int,
+                      check_records, check_seed, check_sequence, check_text, int_in_range,
+                      positive_float, positive_int, writable_directory)
+from .errors import TrainingDiverged
 from .models import init_mlp_glorot, mlp_apply
 from .physics import LINEAR_CHAIN, PAPER_OSCILLATORS, oscillator_data, oscillator_simulate_kernel
 from .training import train_control_network
@@ -42,11 +45,13 @@ SEEDS = (0, 1, 2)
 
 def relu_controller(params, state0):
     """The paper's network: s₀ (4) → 20 → 20 → 20 (ReLU) → controls (linear output)."""
+    check_array("state0", state0, (..., PAPER_OSCILLATORS.state_size))
     return mlp_apply(params, state0, jax.nn.relu)
 
 
 def tanh_controller(params, state0):
     """The source book's network: s₀ (4) → 20 → 20 → 20 (tanh) → controls."""
+    check_array("state0", state0, (..., LINEAR_CHAIN.state_size))
     return mlp_apply(params, state0, jnp.tanh)
 
 
@@ -102,12 +107,34 @@ SPECTRUM_BATCH = 128
 
 
 def check_setting(setting):
+    """ValueError unless ``setting`` is one of SETTINGS (the message lists them)."""
     return check_choice("setting", setting, SETTINGS)
 
 
 def check_method(setting, name):
+    """ValueError unless ``name`` is a method of ``METHODS[setting]`` (listed)."""
     check_setting(setting)
     return check_choice("method", name, tuple(METHODS[setting]))
+
+
+# What ``run_method``'s overrides may replace in a method's settings.
+OVERRIDABLE = ("method", "lr", "batch_size", "kappa", "tau", "eta", "mode", "max_steps")
+
+
+def _check_runs(name, runs, keys=("step", "time", "test_loss")):
+    """{method: [result per seed]} of ``run_seeds``: a non-empty dict of non-empty lists of
+    results, each holding ``keys`` (a diverged run's record holds them too)."""
+    check_mapping(name, runs)
+    for method, results in runs.items():
+        check_records(f"{name}[{method!r}]", results, keys)
+    return runs
+
+
+def _check_theta(setting, theta):
+    """The flat parameters of ``setting``'s network; returns the unravel function."""
+    theta0, unravel = ravel_pytree(initial_params(setting, 0))
+    check_array("theta", theta, theta0.shape)
+    return unravel
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,7 +156,8 @@ def network_sizes(setting):
 
 def initial_params(setting, seed):
     """Glorot-uniform kernels and zero biases (Keras' default), seeded."""
-    return init_mlp_glorot(jax.random.PRNGKey(seed), network_sizes(setting))
+    sizes = network_sizes(setting)
+    return init_mlp_glorot(jax.random.PRNGKey(check_seed("seed", seed)), sizes)
 
 
 def initial_theta(setting, seed):
@@ -138,6 +166,7 @@ def initial_theta(setting, seed):
 
 
 def parameter_count(setting):
+    """Number of parameters of ``setting``'s network."""
     return int(ravel_pytree(initial_params(setting, 0))[0].size)
 
 
@@ -147,10 +176,17 @@ def run_method(setting, name, *, seed=0, steps=None, time_budget=None, progress=
     for every method), with the page's steps unless ``steps`` is given; see
     ``training.train_control_network`` for the result."""
     check_method(setting, name)
+    unknown = [key for key in overrides if key not in OVERRIDABLE]
+    if unknown:
+        raise ValueError(f"unknown override {', '.join(unknown)}; overrides may set "
+                         f"{', '.join(OVERRIDABLE)}")
+    check_seed("seed", seed)
+    check_optional(check_positive, "time_budget", time_budget)
+    check_optional(check_callable, "progress", progress)
     settings = {**METHODS[setting][name], **overrides}
     steps = PAGE_STEPS[setting][name] if steps is None else steps
-    chunk = min(CHUNK[name], steps)
     steps = check_positive_int("steps", steps)
+    chunk = min(CHUNK[name], steps)
     if steps % chunk:
         steps += chunk - steps % chunk
     return train_control_network(
@@ -162,6 +198,9 @@ def run_method(setting, name, *, seed=0, steps=None, time_budget=None, progress=
 def diverged_run(error):
     """The record of a run that stopped with a non-finite loss or parameters: its final
     test loss counts as +inf, "diverged" holds the message (naming the step)."""
+    if not isinstance(error, TrainingDiverged):
+        raise ValueError(f"error must be the TrainingDiverged a run stopped with, got "
+                         f"{error!r}")
     return {"diverged": str(error), "step": np.array([0]), "time": np.array([np.nan]),
             "test_loss": np.array([np.inf]), "train_loss": np.array([np.nan]), "theta": None}
 
@@ -170,15 +209,16 @@ def run_seeds(setting, seeds=SEEDS, methods=None, progress=None):
     """{method: [result per seed]} with the page's step budgets; a run that diverges is
     kept as ``diverged_run`` (a result, not a crash)."""
     methods = list(METHODS[check_setting(setting)]) if methods is None else methods
+    methods = [check_method(setting, name) for name in check_sequence("methods", methods)]
+    seeds = [check_seed("seeds", seed) for seed in check_sequence("seeds", seeds)]
+    check_optional(check_callable, "progress", progress)
     out = {}
     for name in methods:
         out[name] = []
         for seed in seeds:
             try:
                 out[name].append(run_method(setting, name, seed=seed))
-            except ValueError as error:
-                if "not finite" not in str(error):
-                    raise
+            except TrainingDiverged as error:
                 out[name].append(diverged_run(error))
             if progress is not None:
                 progress()
@@ -187,11 +227,13 @@ def run_seeds(setting, seeds=SEEDS, methods=None, progress=None):
 
 def completed(results):
     """The runs of a list that did not diverge."""
+    check_records("results", results, (), min_size=0)
     return [r for r in results if "diverged" not in r]
 
 
 def final_test_losses(runs):
     """{method: array of final test losses over the seeds} (+inf for a diverged run)."""
+    _check_runs("runs", runs, ("test_loss",))
     return {name: np.array([r["test_loss"][-1] for r in results]) for name, results in runs.items()}
 
 
@@ -201,6 +243,7 @@ def seed_table(runs):
     diverged."""
     lines = [f"{'method':<6} {'steps':>6} {'time [s]':>9}  {'test loss median':>16}  "
              f"{'range over seeds':<22} diverged"]
+    _check_runs("runs", runs)
     for name, results in runs.items():
         losses = np.array([r["test_loss"][-1] for r in results])
         done = completed(results)
@@ -214,6 +257,8 @@ def seed_table(runs):
 
 def loss_at_time(run, seconds):
     """The test loss of the last logged point at or before ``seconds`` of training."""
+    check_mapping("run", run, keys=("time", "test_loss"))
+    check_number("seconds", seconds, 0.0)
     index = np.searchsorted(run["time"], seconds, side="right") - 1
     return float(run["test_loss"][max(index, 0)])
 
@@ -222,7 +267,8 @@ def controls_and_states(setting, theta, state0):
     """The network's controls u (steps,) for one initial state and the trajectory
     (steps + 1, 4) it produces."""
     check_setting(setting)
-    _, unravel = ravel_pytree(initial_params(setting, 0))
+    unravel = _check_theta(setting, theta)
+    check_array("state0", state0, (SYSTEMS[setting].state_size,))
     state0 = jnp.asarray(state0, jnp.float32)
     controls = NETWORKS[setting](unravel(jnp.asarray(theta)), state0)
     states = oscillator_simulate_kernel(SYSTEMS[setting], state0, controls, trajectory=True)
@@ -232,7 +278,8 @@ def controls_and_states(setting, theta, state0):
 def joint_jacobian(setting, theta, batch):
     """The stacked Jacobian ∂s_T/∂θ of a batch of initial states, (4·B, n_θ), float32."""
     check_setting(setting)
-    _, unravel = ravel_pytree(initial_params(setting, 0))
+    unravel = _check_theta(setting, theta)
+    check_array("batch", batch, (None, SYSTEMS[setting].state_size), min_size=1)
     network, physics = NETWORKS[setting], PHYSICS[setting]
 
     def output(t, x):
@@ -261,6 +308,9 @@ def plot_losses(axes, runs, title):
     that did not diverge."""
     from .plotting import method_color
 
+    check_axes("axes", axes, 2)
+    _check_runs("runs", runs)
+    check_text("title", title, empty=True)
     for name, results in runs.items():
         if not completed(results):
             continue
@@ -282,6 +332,10 @@ def plot_controls(axes, setting, runs, state0):
     test sample for every method (the first seed that did not diverge)."""
     from .plotting import method_color
 
+    check_axes("axes", axes, 3)
+    check_setting(setting)
+    _check_runs("runs", runs, ("step", "time", "test_loss", "theta"))
+    check_array("state0", state0, (SYSTEMS[setting].state_size,))
     system = SYSTEMS[setting]
     times = system.dt * np.arange(system.steps + 1)
     for name, results in runs.items():
@@ -303,7 +357,16 @@ def plot_controls(axes, setting, runs, state0):
 
 
 def plot_spectra(ax, spectra, tau):
-    """Relative singular values (descending) for each labelled spectrum, with τ."""
+    """Relative singular values (descending) for each labelled spectrum, with τ:
+    ``spectra`` maps (label, line style) to a 1-D array."""
+    check_axes("ax", ax)
+    check_mapping("spectra", spectra)
+    for key, sigma in spectra.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            raise ValueError(f"spectra must map (label, line style) to singular values, got "
+                             f"the key {key!r}")
+        check_array(f"spectra[{key!r}]", sigma, (None,), min_size=1)
+    check_positive("tau", tau)
     for (label, style), sigma in spectra.items():
         ax.semilogy(np.arange(1, sigma.size + 1), sigma, style, label=label)
     ax.axhline(tau, color="0.4", linestyle=":", label=f"τ = {tau:g}")
@@ -357,6 +420,10 @@ def measure_hig_split(setting, batch_size=None, repeats=None):
     about SPLIT_SECONDS per part (at least 5): a millisecond update needs hundreds to find
     its best time on a shared machine."""
     check_setting(setting)
+    check_optional(check_positive_int, "batch_size", batch_size)
+    if batch_size is not None and batch_size > N_TRAIN:
+        raise ValueError(f"batch_size must be at most the {N_TRAIN} training samples, got "
+                         f"{batch_size}")
     batch_size = batch_size or METHODS[setting]["HIG"]["batch_size"]
     if repeats is not None:
         repeats = check_positive_int("repeats", repeats)
@@ -383,6 +450,8 @@ def measure_step_times(setting="nonlinear", steps=None, repeats=2, methods=None)
     ``repeats``), taking turns: {method: seconds}."""
     check_setting(setting)
     methods = list(METHODS[setting]) if methods is None else methods
+    methods = [check_method(setting, name) for name in check_sequence("methods", methods)]
+    check_optional(check_positive_int, "steps", steps)
     best = {name: np.inf for name in methods}
     for _ in range(check_positive_int("repeats", repeats)):
         for name in methods:
@@ -405,10 +474,13 @@ def chunk_sweep(name, chunk_sizes, setting="nonlinear", total_steps=None, repeat
     """Per-step seconds of one method for several steps-per-chunk (the same number of
     steps in total): {chunk size: seconds}."""
     check_method(setting, name)
+    chunk_sizes = [check_positive_int("chunk_sizes", chunk)
+                   for chunk in check_sequence("chunk_sizes", chunk_sizes)]
+    check_optional(check_positive_int, "total_steps", total_steps)
+    check_positive_int("repeats", repeats)
     total = total_steps or max(chunk_sizes)
     out = {}
     for chunk in chunk_sizes:
-        chunk = check_positive_int("chunk size", chunk)
         best = np.inf
         for _ in range(check_positive_int("repeats", repeats)):
             run = train_control_network(
@@ -429,7 +501,10 @@ SOURCE_NOTEBOOK = {"HIG": 2.3e-8, "Adam": 5.5e-5, "SIP": 8.7e-5, "hig_update_ms"
 
 
 def orders_of_magnitude(loss_a, loss_b):
-    """log10(loss_b / loss_a): how many orders of magnitude a is below b."""
+    """log10(loss_b / loss_a): how many orders of magnitude a is below b (both losses
+    positive and finite)."""
+    check_positive("loss_a", loss_a)
+    check_positive("loss_b", loss_b)
     return float(np.log10(loss_b / loss_a))
 
 
@@ -485,6 +560,11 @@ def save_figures(out, setting, runs):
 
     from .plotting import use_book_style
 
+    if not isinstance(out, (str, os.PathLike)) or not pathlib.Path(out).is_dir():
+        raise ValueError(f"out must be an existing directory, got {out!r}")
+    check_setting(setting)
+    _check_runs("runs", runs, ("step", "time", "test_loss", "theta"))
+    out = pathlib.Path(out)
     use_book_style()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     plot_losses(axes, runs, f"{setting} chain")
@@ -521,7 +601,7 @@ def reproduce(args):
                     run = run_method(args.setting, name, seed=seed, steps=CHUNK[name],
                                      time_budget=args.seconds, progress=progress)
                     runs[name].append({**run, "seed": np.array(seed)})
-                except ValueError as error:  # a diverged run is a result, not a crash
+                except TrainingDiverged as error:  # a diverged run is a result, not a crash
                     tqdm.write(str(error))
                     diverged.setdefault(name, []).append({"seed": seed, "error": str(error)})
                 bar.update(args.seconds - shown[0])
@@ -586,7 +666,8 @@ def add_commands(subparsers):
     parser.add_argument("--seeds", type=int_in_range(0), nargs="+", default=list(SEEDS))
     parser.add_argument("--methods", nargs="+", choices=list(METHODS["nonlinear"]),
                         default=list(METHODS["nonlinear"]))
-    parser.add_argument("--out", default="hig-oscillators-results", help="output directory")
+    parser.add_argument("--out", type=writable_directory, default="hig-oscillators-results",
+                        help="output directory")
     parser.set_defaults(run=reproduce)
 
     bench = subparsers.add_parser(

@@ -1,17 +1,22 @@
-"""Forward problems ("physics") used by the chapter.
+"""Forward problems ("physics") used by the chapter, one section per problem:
 
-Page 1 (toy comparison): y(x) = (x0, x1²) with the loss L(y) = ‖y‖².
+- toy-comparison: the toy y(x) = (x0, x1²) with the loss L(y) = ‖y‖²;
+- sip-training: the SIP sin benchmark;
+- hig-toy: the HIG toy P(z) = (z1, λ z2);
+- scale-invariance: the crux P(x) = (x1, α x2), its inverse and a composition;
+- hig-oscillators: the coupled oscillators;
+- sip-heat: 2-D heat conduction on a periodic grid.
 """
 
 import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from ._checks import (check_array, check_finite, check_int, check_positive, check_positive_int,
-                      check_seed, check_shape, is_traced)
+from ._checks import (check_array, check_finite, check_int, check_number, check_positive,
+                      check_positive_int, check_seed, check_shape, is_traced)
 
 # ---------------------------------------------------------------------------------------
-# Page 1: the toy problem y(x) = (x0, x1²), L(y) = y0² + y1²
+# toy-comparison: the toy problem y(x) = (x0, x1²), L(y) = y0² + y1²
 # ---------------------------------------------------------------------------------------
 
 
@@ -82,7 +87,7 @@ def toy_lbfgs_inverse(y, x_start, max_iterations=15000, tolerance=1e-8):
 
 
 # ---------------------------------------------------------------------------------------
-# Page 2: SIP sin benchmark (Holl et al. 2022): y = P(x) = (sin z1, z2),
+# sip-training: the SIP sin benchmark (Holl et al. 2022): y = P(x) = (sin z1, z2),
 # z = (γ/ξ · x̂1, γ ξ · x̂2), x̂ = R_φ x, γ = 10
 # ---------------------------------------------------------------------------------------
 
@@ -224,7 +229,7 @@ def x_distance(x, y_target, xi, phi_deg):
 
 
 # ---------------------------------------------------------------------------------------
-# Page 3: HIG toy (Schnell et al. 2022): network output z = f(x; θ), physics
+# hig-toy: the HIG toy (Schnell et al. 2022): network output z = f(x; θ), physics
 # P(z) = (z1, λ z2), targets ŷ(x) = (sin 6x, cos 9x), x ∈ [−1, 1]
 # ---------------------------------------------------------------------------------------
 
@@ -281,7 +286,7 @@ def hig_data(seed, n_train, n_val):
 
 
 # ---------------------------------------------------------------------------------------
-# Theory page (scale invariance): the crux P(x) = (x1, α x2) is ``hig_physics`` with
+# scale-invariance: the crux P(x) = (x1, α x2) is ``hig_physics`` with
 # λ = α; here its inverse, and a non-linear composition P(x) = (x1, α x2²), which is
 # ``hig_physics`` after ``toy_physics``
 # ---------------------------------------------------------------------------------------
@@ -312,7 +317,7 @@ def crux_squared_inverse(y, alpha):
     return toy_inverse(jnp.stack([y[0], y[1] / alpha]))
 
 
-# Page 6: coupled oscillators (Schnell et al. 2022, nonlinear oscillators; the source
+# hig-oscillators: coupled oscillators (Schnell et al. 2022, nonlinear oscillators; the source
 # book's linear variant). A chain of masses with state s = (x_1..x_n, v_1..v_n):
 #   ẋ_i = v_i,
 #   v̇_i = −x_i + Σ_{j = i±1} [a (x_j − x_i) + c (x_j − x_i)³] + δ_{i,n} · gain · u(t)
@@ -419,6 +424,8 @@ def oscillator_simulate(system, state0, controls, trajectory=False):
     length is not ``system.steps``, or non-finite input.
     """
     check_oscillator_system(system)
+    check_array("state0", state0, finite=False)
+    check_array("controls", controls, finite=False)
     state0, controls = jnp.asarray(state0), jnp.asarray(controls)
     if state0.ndim < 1 or state0.shape[-1] != system.state_size:
         raise ValueError(f"state0 must have shape (..., {system.state_size}) = (x_1..x_n, "
@@ -452,6 +459,7 @@ def oscillator_data(seed, n_train, n_test, system=PAPER_OSCILLATORS):
     and (n_test, 2n). The target of each sample is its own initial state."""
     import jax
 
+    seed = check_seed("seed", seed)
     n_train = check_positive_int("n_train", n_train)
     n_test = check_positive_int("n_test", n_test)
     check_oscillator_system(system)
@@ -460,7 +468,7 @@ def oscillator_data(seed, n_train, n_test, system=PAPER_OSCILLATORS):
             jax.random.uniform(k_test, (n_test, system.state_size)))
 
 
-# Page sip-heat: 2-D heat conduction on a periodic grid, solved exactly in Fourier space
+# sip-heat: 2-D heat conduction on a periodic grid, solved exactly in Fourier space
 #
 # y = P(x) = Re IFFT2( FFT2(x) · exp(−νt (2π)² |f|²) ), f = fftfreq(n) per axis (cycles
 # per cell). The physics runs in float64: the corner frequency of a 64 × 64 grid at
@@ -480,7 +488,13 @@ HEAT_EDGE_WIDTH = float(np.sqrt(0.5))  # soft edge: clip(0.5 − d / r, 0, 1), r
 
 def heat_log_kernel(n, nu_t):
     """νt (2π)² |f|² on an n × n grid (numpy float64, shape (n, n)), f = fftfreq(n) per
-    axis: the exponent of the damping of each Fourier coefficient (≥ 0, 0 at f = 0)."""
+    axis: the exponent of the damping of each Fourier coefficient (≥ 0, 0 at f = 0).
+
+    A kernel of the heat physics, but computed in NumPy from Python numbers (the grid size
+    and νt are static when the kernels are traced), so it checks them: n an integer >= 1,
+    νt a finite number >= 0 (ValueError otherwise); this costs nothing inside jit."""
+    n = check_positive_int("n", n)
+    check_number("nu_t", nu_t, 0.0)
     f = np.fft.fftfreq(n)
     return nu_t * (2 * np.pi) ** 2 * (f[:, None] ** 2 + f[None, :] ** 2)
 
@@ -501,7 +515,11 @@ def heat_loss_kernel(x, y_target, nu_t):
 
 
 def check_heat_grid(name, value, dtype=np.float64):
-    """Validate a batch of square 2-D grids (..., n, n), n ≥ 2, finite; returns an array."""
+    """Validate a batch of square 2-D grids (..., n, n), n ≥ 2, finite, named ``name`` in
+    the messages; returns an array of ``dtype``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be the non-empty name of the checked argument, got {name!r}")
+    check_array(name, value, finite=False)
     array = np.asarray(value, dtype=dtype)
     if array.ndim < 2:
         raise ValueError(f"{name} must be a 2-D grid or a batch of grids (..., n, n), "

@@ -16,7 +16,9 @@ import matplotlib as mpl
 import numpy as np
 
 from . import physics, plotting, updates
-from ._checks import check_choice, check_finite, check_positive, check_shape
+from ._checks import (check_array, check_axes, check_choice, check_finite, check_mapping,
+                      check_number, check_optional, check_positive, check_positive_int,
+                      check_sequence, check_shape, check_text)
 
 PAGE = "scale-invariance"
 METHODS = ("GD", "Newton", "Inverse simulator")
@@ -106,7 +108,10 @@ def scaling_table(alpha=1.0, x=X_START):
       the y-change a step produces and the straight line from y towards y* = 0 (ideal: 0).
     """
     alpha = check_positive("alpha", alpha)
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(check_array("x", x, (2,)), dtype=np.float64)
+    if np.any(x == 0):
+        raise ValueError(f"x must have non-zero coordinates (the ratios divide by the steps), "
+                         f"got {x}")
     table = {}
     for method in METHODS:
         dx = crux_step(method, alpha, x) - x
@@ -132,6 +137,16 @@ def scaling_table(alpha=1.0, x=X_START):
 
 def format_table(table, columns, row_title="method", width=22, fmt="{:.4g}"):
     """A fixed-width text table of {row: {column: value}}; strings are printed as they are."""
+    columns = [check_text("columns", c) for c in check_sequence("columns", columns)]
+    check_mapping("table", table, entry_keys=columns)
+    check_text("row_title", row_title, empty=True)
+    width = check_positive_int("width", width)
+    check_text("fmt", fmt)
+    try:
+        fmt.format(1.0)
+    except (ValueError, IndexError, KeyError) as error:
+        raise ValueError(f"fmt must format one number, such as '{{:.4g}}', got {fmt!r} "
+                         f"({error})") from None
     lines = [f"{row_title:<18}" + "".join(f"{c:>{width}}" for c in columns)]
     for row, values in table.items():
         cells = [v if isinstance(v, str) else fmt.format(v) for v in (values[c] for c in columns)]
@@ -145,7 +160,8 @@ def contraction_factors(method, alpha, eta=None, x=X_START):
     On the linear crux with its quadratic loss every rule of this page is a fixed diagonal
     linear map of x; the factors are measured from one step and checked on a second step
     from another point (ValueError if the rule is not such a map there)."""
-    x = np.asarray(x, dtype=np.float64)
+    check_choice("method", method, METHODS)
+    x = np.asarray(check_array("x", x, (2,)), dtype=np.float64)
     if np.any(x == 0):
         raise ValueError(f"x must have non-zero coordinates to measure the factors, got {x}")
     factors = crux_step(method, alpha, x, eta=eta) / x
@@ -184,7 +200,12 @@ def iterate_to_tolerance(method, alpha, eta=None, tolerance=TOLERANCE, max_steps
     """The same count by really iterating the update (for small counts): the first k with
     |y_k − y*| ≤ tolerance · |y_0 − y*| in every coordinate (y* = 0), or None if
     ``max_steps`` steps do not reach it."""
-    x = np.asarray(x, dtype=np.float64)
+    check_choice("method", method, METHODS)
+    check_positive("alpha", alpha)
+    check_optional(check_positive, "eta", eta)
+    check_number("tolerance", tolerance, 0.0, 1.0, low_open=True, high_open=True)
+    max_steps = check_positive_int("max_steps", max_steps)
+    x = np.asarray(check_array("x", x, (2,)), dtype=np.float64)
     start = np.abs(_y(x, alpha))
     for k in range(1, max_steps + 1):
         x = crux_step(method, alpha, x, eta=eta)
@@ -206,6 +227,8 @@ STEP_COLUMNS = (f"GD, eta = {ETA['GD']:g}", "GD, best eta", "Newton", "Inverse s
 def steps_table(alphas=STEP_ALPHAS, tolerance=TOLERANCE):
     """{f"alpha = {α:g}": {column: steps}} for GD with η tuned at α = 1, GD with the best η
     for each α, Newton and the inverse simulator (math.inf: never reaches the tolerance)."""
+    alphas = [check_positive("alphas", alpha) for alpha in check_sequence("alphas", alphas)]
+    check_number("tolerance", tolerance, 0.0, 1.0, low_open=True, high_open=True)
     table = {}
     for alpha in alphas:
         table[f"alpha = {alpha:g}"] = {
@@ -219,6 +242,14 @@ def steps_table(alphas=STEP_ALPHAS, tolerance=TOLERANCE):
 
 def format_steps_table(table):
     """The steps table as text: counts as integers (≥ 10⁶ in scientific notation)."""
+    check_mapping("table", table, entry_keys=STEP_COLUMNS)
+    for row, values in table.items():
+        for column in STEP_COLUMNS:
+            steps = values[column]
+            if not (isinstance(steps, (int, np.integer)) and steps >= 1 or steps == math.inf):
+                raise ValueError(f"table[{row!r}][{column!r}] must be a step count >= 1 or "
+                                 f"math.inf, got {steps!r}")
+
     def cell(steps):
         if math.isinf(steps):
             return "never"
@@ -236,8 +267,12 @@ def path_average(alpha=1.0, x=X_START, eta=None, nodes=8):
     "path average": ∫₀¹ (∂y/∂x)⁻¹ at P⁻¹(y + tΔy) dt · Δy (Gauss-Legendre, ``nodes``
     points)}, with Δy = the Newton step in y of the inverse simulator.
     """
-    eta = ETA["Inverse simulator"] if eta is None else eta
-    x = np.asarray(x, dtype=np.float64)
+    check_positive("alpha", alpha)
+    eta = ETA["Inverse simulator"] if eta is None else check_positive("eta", eta)
+    nodes = check_positive_int("nodes", nodes)
+    x = np.asarray(check_array("x", x, (2,)), dtype=np.float64)
+    if x[1] <= 0:
+        raise ValueError(f"x must have x2 > 0 (the branch of the inverse of x2²), got {x}")
     physics_fn, _, inverse = crux_problem(alpha, power=2)
     step_pg = crux_step("Inverse simulator", alpha, x, eta=eta, power=2) - x
     with jax.enable_x64(True):
@@ -256,9 +291,13 @@ def path_average(alpha=1.0, x=X_START, eta=None, nodes=8):
 def draw_crux_updates(axes, alphas=FIGURE_ALPHAS, x=X_START, box=2.0):
     """One panel per α: contours of L(x) = x1² + α² x2² and the first step of each method
     from x as an arrow (cut at the panel's edge, with its length written, if it leaves)."""
-    if len(axes) != len(alphas):
-        raise ValueError(f"need one axis per alpha, got {len(axes)} axes for {len(alphas)} alphas")
-    x = np.asarray(x, dtype=np.float64)
+    alphas = [check_positive("alphas", alpha) for alpha in check_sequence("alphas", alphas)]
+    if not hasattr(axes, "__len__") or len(axes) != len(alphas):
+        raise ValueError(f"axes: need one axis per alpha, got {axes!r:.80} for {len(alphas)} "
+                         f"alphas")
+    check_axes("axes", axes, len(alphas))
+    box = check_positive("box", box)
+    x = np.asarray(check_array("x", x, (2,)), dtype=np.float64)
     for ax, alpha in zip(axes, alphas):
         _, loss_x, _ = crux_problem(alpha)
         plotting.loss_contours(ax, loss_x, (-box, box), (-box, box),

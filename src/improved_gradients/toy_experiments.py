@@ -1,5 +1,5 @@
-"""Page 2 (the toy comparison): its settings, the long comparison, its diagram, and the
-rows it contributes to the discussion page.
+"""The toy-comparison page: its settings, the long comparison, its diagram, and the rows
+it contributes to the discussion page.
 
 The toy page runs a few deterministic steps of the update rules of ``updates`` on the
 problem of ``physics`` (``toy_physics``, ``toy_loss_x``); what belongs to this page alone
@@ -9,7 +9,7 @@ lives here.
 import jax.numpy as jnp
 import optax
 
-from ._checks import check_choice, check_positive_int
+from ._checks import check_axes, check_callable, check_choice, check_positive_int
 from .physics import toy_inverse, toy_loss_x, toy_loss_y, toy_physics
 from .plotting import diagram_arrow, diagram_box, method_color
 from .training import iterate, optax_trajectory
@@ -21,6 +21,7 @@ PAGE = "toy-comparison"
 def draw_three_spaces(ax):
     """Diagram of the toy's three spaces x → y → L with the forward map and the three
     kinds of backward map (chained Jacobians, inverted Hessian, inverse physics)."""
+    check_axes("ax", ax)
     ax.set_xlim(0, 12)
     ax.set_ylim(0, 6.4)
     ax.axis("off")
@@ -64,8 +65,10 @@ def analytic_inverse(y, x_start):
 
 
 def step_function(method, inverse=analytic_inverse):
-    """x -> (x', u) of one hand-written method with the page's step size."""
+    """x -> (x', u) of one hand-written method with the page's step size; ``inverse(y,
+    x_start)`` is the inverse physics of the inverse simulator."""
     check_choice("method", method, ("GD", "Newton", "Inverse simulator"))
+    check_callable("inverse", inverse)
     eta = STEP_SIZES[method]
     if method == "GD":
         return lambda x: gd_step(toy_loss_x, x, eta)
@@ -77,6 +80,7 @@ def step_function(method, inverse=analytic_inverse):
 def run_methods(steps=LONG_STEPS):
     """The iterates of GD, Newton, the inverse simulator and optax Adam from X0:
     {method: array (steps + 1, 2)}; deterministic (a few float32 operations per step)."""
+    steps = check_positive_int("steps", steps)
     x0 = jnp.array(X0)
     runs = {method: iterate(step_function(method), x0, steps)[0]
             for method in ("GD", "Newton", "Inverse simulator")}

@@ -1,8 +1,16 @@
-"""Optimisation and training loops.
+"""Optimisation and training loops, shared by the pages.
 
-Page 1: ``iterate`` runs any of the hand-written steps of ``updates`` for a few
-iterations (a Python loop, since a step may call SciPy); ``optax_trajectory`` runs a
-standard optax optimiser on the same problem as one jitted ``lax.scan``.
+- toy-comparison and scale-invariance: ``iterate`` runs any of the hand-written steps of
+  ``updates`` for a few iterations (a Python loop, since a step may call SciPy);
+  ``optax_trajectory`` runs a standard optax optimiser on the same problem as one jitted
+  ``lax.scan``.
+- hig-toy and hig-oscillators: ``run_chunks`` drives compiled multi-step chunks;
+  ``train_control_network`` trains a network that outputs the controls of a simulator
+  (hig-oscillators).
+- sip-heat: ``train_heat`` trains the U-Net that inverts heat conduction.
+
+Every loop stops with ``errors.TrainingDiverged`` (a ValueError) naming the method and
+the step when a loss or parameter becomes non-finite.
 """
 
 import functools
@@ -14,8 +22,10 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import (TrainingDiverged, check_array, check_callable, check_choice, check_finite,
-                      check_positive, check_positive_int)
+from ._checks import (check_array, check_callable, check_choice, check_finite,
+                      check_floating_tree, check_optional, check_positive, check_positive_int,
+                      check_seed)
+from .errors import TrainingDiverged
 from .updates import (
     batch_jacobian_kernel,
     check_svd_setting,
@@ -27,7 +37,7 @@ def iterate(step, x0, steps):
     """Apply ``step(x) -> (x_new, u)`` ``steps`` times from x0.
 
     Returns (xs, us): xs of shape (steps+1, n) including x0, us of shape (steps, n).
-    Raises ValueError when an iterate becomes non-finite.
+    Raises ``TrainingDiverged`` when an iterate becomes non-finite.
     """
     check_callable("step", step)
     steps = check_positive_int("steps", steps)
@@ -83,8 +93,8 @@ def optax_trajectory(optimizer, loss_x, x0, steps):
 
 
 # ---------------------------------------------------------------------------------------
-# Page 6: a network that outputs the controls of a simulator. Generic loop for a network
-# u = f(x; θ) feeding physics y = P(x, u), per-sample loss ‖y − y*‖², three update kinds:
+# hig-oscillators: a network that outputs the controls of a simulator. Generic loop for a
+# network u = f(x; θ) feeding physics y = P(x, u), per-sample loss ‖y − y*‖², three update kinds:
 # "adam" (optax Adam on the batch-mean loss), "svd" (the κ/τ family on the joint
 # Jacobian ∂y/∂θ of a batch; HIG κ = −½, Gauss-Newton κ = −1) and "sip" (per sample the
 # pseudo-inverse of the physics Jacobian ∂y/∂u gives a control target ũ = u − (∂y/∂u)⁺
@@ -206,6 +216,7 @@ def _control_test_loss(network, physics, unravel, theta, x_test, y_test):
 
 def control_template(params):
     """Hashable description (tree structure, leaf shapes) of a parameter pytree."""
+    check_floating_tree("params", params)
     leaves, treedef = jax.tree_util.tree_flatten(params)
     return treedef, tuple(tuple(np.shape(leaf)) for leaf in leaves)
 
@@ -223,6 +234,11 @@ def _control_test_program(network, physics, template):
 
 def control_test_loss(network, physics, params, x_test, y_test):
     """Mean of ‖P(x, f(x; θ)) − y*‖² over a test set (x_test (N, ...), y_test (N, d_y))."""
+    check_callable("network", network)
+    check_callable("physics", physics)
+    check_floating_tree("params", params)
+    x = check_array("x_test", x_test, min_size=1)
+    check_array("y_test", y_test, (x.shape[0], None))
     theta, _ = ravel_pytree(params)
     program = _control_test_program(network, physics, control_template(params))
     return float(program(theta, jnp.asarray(x_test), jnp.asarray(y_test)))
@@ -248,10 +264,16 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
     Returns a dict of numpy arrays over the logged points, the start included: "step",
     "time" (measured training seconds; compilation and logging excluded), "test_loss",
     "train_loss" (mean batch loss over each chunk; NaN at the start), and "theta" (the
-    final flat parameters). Raises ValueError naming the method and the first step whose
-    loss or parameters are not finite.
+    final flat parameters). Raises ``TrainingDiverged`` naming the method and the first
+    step whose loss or parameters are not finite.
     """
+    check_callable("network", network)
+    check_callable("physics", physics)
     check_choice("method", method, CONTROL_METHODS)
+    check_seed("seed", seed)
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"name must be None or a string naming the run, got {name!r}")
+    check_optional(check_callable, "progress", progress)
     steps = check_positive_int("steps", steps)
     chunk_steps = check_positive_int("chunk_steps", chunk_steps)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -292,7 +314,8 @@ def train_control_network(network, physics, params, data, method, *, steps, chun
     for done, elapsed, state, (train_loss, test_loss) in run_chunks(
             chunk, state, hyper, chunk_steps, steps, time_budget, max_steps, label):
         if not np.isfinite(float(test_loss)):
-            raise ValueError(f"{label}: the test loss is not finite after step {done}")
+            raise TrainingDiverged(f"{label}: the test loss is not finite after step {done}",
+                                   method=label, step=done)
         for key, value in (("step", done), ("time", elapsed), ("test_loss", float(test_loss)),
                            ("train_loss", float(train_loss))):
             logs[key].append(value)
@@ -311,7 +334,27 @@ def run_chunks(chunk, state, hyper, chunk_steps, steps, time_budget=None, max_st
     has passed, at most ``max_steps``. ``state[3]`` is the first step whose loss or
     parameters were not finite (−1 while all are): the run stops there with
     ``TrainingDiverged`` naming ``label`` and the step. Yields (steps done, seconds,
-    state, metrics) after every chunk of ``chunk_steps`` steps."""
+    state, metrics) after every chunk of ``chunk_steps`` steps; ``steps`` must be a
+    multiple of ``chunk_steps``. The arguments are checked when it is called (before the
+    first chunk)."""
+    check_callable("chunk", chunk)
+    if not isinstance(state, tuple) or len(state) < 4:
+        raise ValueError(f"state must be a tuple (params, ..., first bad step, ...) of at "
+                         f"least 4 entries, state[3] the first non-finite step (−1: none), "
+                         f"got {type(state).__name__}")
+    chunk_steps = check_positive_int("chunk_steps", chunk_steps)
+    steps = check_positive_int("steps", steps)
+    if steps % chunk_steps:
+        raise ValueError(f"steps ({steps}) must be a multiple of chunk_steps ({chunk_steps})")
+    if time_budget is not None:
+        check_positive("time_budget", time_budget)
+        check_positive_int("max_steps (with a time_budget)", max_steps)
+    if not isinstance(label, str):
+        raise ValueError(f"label must be a string naming the run, got {label!r}")
+    return _run_chunks(chunk, state, hyper, chunk_steps, steps, time_budget, max_steps, label)
+
+
+def _run_chunks(chunk, state, hyper, chunk_steps, steps, time_budget, max_steps, label):
     done, elapsed = 0, 0.0
     while done < steps or (time_budget is not None and elapsed < time_budget and done < max_steps):
         begin = time.perf_counter()
@@ -324,12 +367,12 @@ def run_chunks(chunk, state, hyper, chunk_steps, steps, time_budget=None, max_st
         if first_bad >= 0:
             raise TrainingDiverged(
                 f"{label}: training diverged, loss or parameters not finite at step "
-                f"{first_bad + 1}; lower eta or lr, or raise tau")
+                f"{first_bad + 1}; lower eta or lr, or raise tau", method=label, step=first_bad + 1)
         yield done, elapsed, state, metrics
 
 
 # ---------------------------------------------------------------------------------------
-# Page sip-heat: training a U-Net to invert heat conduction
+# sip-heat: training a U-Net to invert heat conduction
 #
 # On XLA's CPU backend a convolutional training step runs far slower inside lax.scan
 # than jitted on its own (notes: ~20×), so one step is jitted and a Python loop drives
@@ -468,22 +511,34 @@ def train_heat(method, params, batches, x_val, *, steps, log_every, nu_t, invers
                chunk=1, loop="jit", progress=None):
     """Train ``params`` with ``method`` for ``steps`` steps on ``batches(step)`` -> the float64
     ground truths (B, n, n) of that step (the same sequence for every method), evaluating on
-    x_val every ``log_every`` steps. A Python loop drives a compiled program of ``chunk``
-    steps. Stops with ValueError naming the step and method at a non-finite loss.
+    x_val (N, n, n), the training batches' grid, every ``log_every`` steps. A Python loop
+    drives a compiled program of ``chunk`` steps. Stops with ``TrainingDiverged`` naming the
+    step and method at a non-finite loss.
 
     Returns {"step", "time" (seconds of training steps, cumulative; compilation excluded),
     "x_l1", "x_l2", "y_l2" (validation, per log), "train_y_l2" (per step), "params",
     "x_val_pred" (the final predictions)}."""
     check_choice("method", method, HEAT_METHODS)
+    check_choice("inverse", inverse, tuple(HEAT_INVERSES))
+    check_positive("nu_t", nu_t)
     steps = check_positive_int("steps", steps)
     log_every = check_positive_int("log_every", log_every)
     chunk = check_positive_int("chunk", chunk)
+    if progress is not None and not callable(getattr(progress, "update", None)):
+        raise ValueError(f"progress must be None or a progress bar with update(n) (tqdm), "
+                         f"got {progress!r}")
     if steps % log_every or log_every % chunk:
         raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every}), and "
                          f"log_every a multiple of chunk ({chunk})")
+    check_callable("batches", batches)
+    x_val = check_heat_grid("x_val", x_val)
     with jax.enable_x64(True):
-        x_val = jnp.asarray(x_val, jnp.float64)
         first = check_heat_grid("batch of step 0", batches(0))
+        if x_val.ndim != 3 or x_val.shape[0] < 1 or x_val.shape[1:] != first.shape[1:]:
+            raise ValueError(f"x_val must be a batch (N, {first.shape[-2]}, {first.shape[-1]}) "
+                             f"of N >= 1 grids of the training batches' size, got shape "
+                             f"{x_val.shape}")
+        x_val = jnp.asarray(x_val, jnp.float64)
         program, optimizer = heat_step_program("SGD" if method == "SGD" else "Adam",
                                                first.shape[0], float(nu_t), loop, chunk)
         direction = jnp.int32(heat_direction_index(method, inverse))
@@ -502,15 +557,16 @@ def train_heat(method, params, batches, x_val, *, steps, log_every, nu_t, invers
             elapsed += time.perf_counter() - begin
             if not np.all(np.isfinite(losses)):
                 bad = start + int(np.argmin(np.isfinite(losses)))
-                raise ValueError(f"training diverged: non-finite loss at step {bad} "
-                                 f"(method {method!r})")
+                raise TrainingDiverged(f"training diverged: non-finite loss at step {bad} "
+                                       f"(method {method!r})", method=method, step=bad)
             train_losses.extend(losses.tolist())
             if (start + chunk) % log_every == 0:
                 logs.append(jax.device_get(heat_metrics(params, x_val, float(nu_t))))
                 times.append(elapsed)
                 if not np.isfinite(logs[-1]["x_l1"]):
-                    raise ValueError(f"training diverged: non-finite validation error after "
-                                     f"step {start + chunk} (method {method!r})")
+                    raise TrainingDiverged(f"training diverged: non-finite validation error "
+                                           f"after step {start + chunk} (method {method!r})",
+                                           method=method, step=start + chunk)
             if progress is not None:
                 progress.update(chunk)
     result = {key: np.array([log[key] for log in logs]) for key in ("x_l1", "x_l2", "y_l2")}

@@ -1,6 +1,6 @@
 """The update rules the chapter teaches, written out by hand (they are its subject).
 
-Page 1 (toy comparison), for a point x of shape (n,):
+toy-comparison and scale-invariance, for a point x of shape (n,):
 
 - gradient descent:   Δx = −η (∂L/∂x)ᵀ
 - Newton:             Δx = −η (∂²L/∂x²)⁻¹ (∂L/∂x)ᵀ
@@ -9,6 +9,10 @@ Page 1 (toy comparison), for a point x of shape (n,):
 Each step returns ``(x_new, u)`` where ``u`` is the update direction stored for the
 "diagonal length" measure: the gradient for GD, H⁻¹g for Newton, x − x' for the inverse
 simulator.
+
+Further sections: the SIP inverse steps (sip-training), the κ/τ family of HIG and
+Gauss-Newton on a stacked Jacobian (hig-toy, hig-oscillators) and the inverse steps of
+the heat equation (sip-heat).
 """
 
 import jax
@@ -109,7 +113,7 @@ def diagonal_length(u):
 
 
 # ---------------------------------------------------------------------------------------
-# Page 2: SIP (scale-invariant physics) training, Holl et al. 2022
+# sip-training: SIP (scale-invariant physics) training, Holl et al. 2022
 #
 # Per batch entry a local inverse of the physics gives an x-space target x̃ = x + Δx;
 # the network is then trained on the proxy loss ‖x − stop_grad(x̃)‖ with Adam.
@@ -234,8 +238,8 @@ def sip_proxy_loss(x, x_target, norm="l1"):
 
 
 # ---------------------------------------------------------------------------------------
-# Page 3: the SVD-based family Δθ = −η V Λ^κ Uᵀ g (HIG κ = −½, Gauss-Newton κ = −1,
-# gradient κ = 1) on the stacked Jacobian of a mini-batch
+# hig-toy and hig-oscillators: the SVD-based family Δθ = −η V Λ^κ Uᵀ g (HIG κ = −½,
+# Gauss-Newton κ = −1, gradient κ = 1) on the stacked Jacobian of a mini-batch
 # ---------------------------------------------------------------------------------------
 
 SVD_MODES = ("truncate", "clamp")
@@ -365,7 +369,7 @@ def check_svd_setting(kappa, tau, eta, mode):
 
 
 # ---------------------------------------------------------------------------------------
-# Page sip-heat: inverse steps of the heat equation (float64, Fourier space)
+# sip-heat: inverse steps of the heat equation (float64, Fourier space)
 # ---------------------------------------------------------------------------------------
 
 from .physics import HEAT_NU_T, check_heat_grid, heat_log_kernel  # noqa: E402
