@@ -521,3 +521,25 @@ def test_record_convergence_follows_the_power_laws():
         sip_experiments.adam_convergence(record, {"Adam": 8000, "SIP": 2000})
     with pytest.raises(ValueError, match="fewer than 2 checkpoints"):
         sip_experiments.decay_exponents(record, "SIP", 5000, 9000)
+
+
+def test_record_rerun_takes_the_code_path_that_wrote_the_record(tmp_path, monkeypatch):
+    """A record written by ``sip-reproduce``'s path (run_methods over every setting, then
+    long_budget_record) and re-run by ``rerun_record_prefix`` on the same machine agree
+    to the record's four stored digits: ratio 1, not a mismatch the tolerance must hide."""
+    steps = {"SIP": 2000}
+    results = sip_experiments.run_methods(steps, 100, ["SIP"])
+    record = sip_experiments.long_budget_record(results, None, steps, 100, {"command": "x"})
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    loaded = sip_experiments.load_long_budget_record(path)
+    monkeypatch.setitem(sip_experiments.RECORD_CHECK, "steps", 1000)
+    rerun, recorded = sip_experiments.rerun_record_prefix(loaded)
+    assert rerun.shape == recorded.shape == (len(sip_experiments.experiment_settings()[0]),)
+    np.testing.assert_allclose(rerun, recorded, rtol=6e-4)
+    assert abs(sip_experiments.rerun_ratio(rerun, recorded) - 1) < 2e-4
+    monkeypatch.setitem(sip_experiments.RECORD_CHECK, "steps", 1500)
+    with pytest.raises(ValueError, match="no checkpoint of SIP at 1500"):
+        sip_experiments.rerun_record_prefix(loaded)
+    with pytest.raises(ValueError, match="positive"):
+        sip_experiments.rerun_ratio([1.0, -1.0], [1.0, 1.0])

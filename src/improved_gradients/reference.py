@@ -16,14 +16,25 @@ halves) still fails: it is marked unstable (its measured spread is kept and show
 checked; a page states which of its numbers are unstable across machines, and asserts
 only what holds for all of them.
 
+The spread behind each tolerance is measured by ``make spread`` over the configurations
+of ``machine.SPREAD_CONFIGURATIONS``: the pins on the measuring CPU, four few-ulp
+perturbations of the initial parameters and the test build's configuration. Such a
+perturbation moves a chaotic training outcome about as much as another CPU does; a spread
+over instruction sets on one CPU does not (``machine``). Where a page runs several seeds,
+it passes the per-seed values too, and their spread is stored and shown beside the
+tolerance.
+
 The environment variable ``IMPROVED_GRADIENTS_REFERENCES`` selects the mode:
-``check`` (the default) raises ``ReferenceMismatch`` for a value outside its tolerance;
+``check`` (``make book``, ``make test`` and CI set it) raises ``ReferenceMismatch`` for a
+value outside its tolerance; ``note`` (the default: a reader in Colab, on a GPU or in their
+own Jupyter) shows such a value as a visible note beside the result and goes on;
 ``write`` stores the values as the new references (``make notebooks``), keeping the
 tolerances; ``record`` only records. With ``IMPROVED_GRADIENTS_RECORD=<file>`` every value
 is also appended to that JSON-lines file (``make spread`` collects them).
 """
 
 import datetime
+import html
 import json
 import math
 import os
@@ -36,7 +47,8 @@ REFERENCE_DIR = pathlib.Path(__file__).resolve().parent / "references"
 MODE_VARIABLE = "IMPROVED_GRADIENTS_REFERENCES"
 RECORD_VARIABLE = "IMPROVED_GRADIENTS_RECORD"
 CONFIG_VARIABLE = "IMPROVED_GRADIENTS_CONFIG"
-MODES = ("check", "write", "record")
+MODES = ("check", "note", "write", "record")
+DEFAULT_MODE = "note"
 
 # tolerance = max(MARGIN × largest deviation seen between configurations, floor)
 MARGIN = 2.0
@@ -49,7 +61,7 @@ class ReferenceMismatch(AssertionError):
 
 
 def _mode():
-    mode = os.environ.get(MODE_VARIABLE, "check")
+    mode = os.environ.get(MODE_VARIABLE) or DEFAULT_MODE
     if mode not in MODES:
         raise ValueError(f"{MODE_VARIABLE}={mode!r} is not a mode; known: {', '.join(MODES)}")
     return mode
@@ -133,32 +145,108 @@ def describe_tolerance(entry):
     return f"± {tolerance:.2g}" if entry.get("kind", "factor") == "abs" else f"×/÷ {tolerance:.3g}"
 
 
+TOLERANCE_NOTE = (
+    f"Each tolerance is twice the largest deviation measured when the page ran on simulated "
+    f"other machines (few-ulp perturbations of the initial networks and another instruction "
+    f"set: make spread), at least ×{FACTOR_FLOOR}. The seed spread is max/min of the same "
+    f"quantity over the page's seeds; a tolerance narrower than it is no contradiction: each "
+    f"seed's run is repeatable up to the machine's last bits, and the statistic (a median) "
+    f"is measured as a whole.")
+
+
 class OutcomeCheck:
-    """The result of ``check_outcomes``: a table of value, reference and tolerance."""
+    """The result of ``check_outcomes``. Its text and HTML show one line a reader can act
+    on (how many outcomes lie within their measured tolerance, or a note naming each one
+    that does not) and fold the table of value, reference, tolerance and seed spread."""
 
-    def __init__(self, page, rows, mode):
+    def __init__(self, page, rows, mode, seed_spreads=None):
         self.page, self.rows, self.mode = page, rows, mode
+        self.seed_spreads = seed_spreads or {}
 
-    def __repr__(self):
-        width = max(len(name) for name, *_ in self.rows)
-        lines = [f"{'quantity':<{width}}  {'this run':>10}  {'reference':>10}  tolerance"]
+    def outside(self):
+        """The rows (name, value, entry) outside their tolerance (unstable ones excluded)."""
+        return [(name, value, entry) for name, value, entry, ok in self.rows
+                if entry is not None and not ok and not entry.get("unstable")]
+
+    def summary(self):
+        """One line: the count within tolerance, and what is not checked by value."""
+        checked = [row for row in self.rows if row[2] is not None and not row[2].get("unstable")]
+        unstable = len([row for row in self.rows if (row[2] or {}).get("unstable")])
+        if self.mode == "write":
+            return f"{len(self.rows)} training outcomes written as the new references"
+        if self.mode == "record":
+            return f"{len(self.rows)} training outcomes recorded (not checked)"
+        text = (f"{len(checked) - len(self.outside())} of {len(checked)} training outcomes "
+                f"within the tolerance measured across machines")
+        if unstable:
+            text += f"; {unstable} not checked by value (their spread across machines is too wide)"
+        return text
+
+    def notes(self):
+        """One sentence per outcome outside its tolerance (shown, in "note" mode)."""
+        return [f"Note: your value of {name} is {value:.4g}; it differs from the book's "
+                f"{entry['value']:.4g} beyond the spread measured across machines "
+                f"({describe_tolerance(entry)})." for name, value, entry in self.outside()]
+
+    def table_rows(self):
+        """[(quantity, this run, reference, tolerance, seed spread, status)] as strings."""
+        rows = []
         for name, value, entry, ok in self.rows:
             reference = "(new)" if entry is None else f"{entry['value']:.4g}"
             tolerance = "" if entry is None else describe_tolerance(entry)
-            mark = ""
-            if self.mode == "check" and not (entry or {}).get("unstable"):
-                mark = "  ok" if ok else "  OUTSIDE"
-            lines.append(f"{name:<{width}}  {value:>10.4g}  {reference:>10}  {tolerance}{mark}")
+            spread = self.seed_spreads.get(name, (entry or {}).get("seed_spread"))
+            seeds = "" if spread is None else f"×{spread:.3g}"
+            status = ""
+            if self.mode in ("check", "note") and entry is not None and not entry.get("unstable"):
+                status = "ok" if ok else "OUTSIDE"
+            rows.append((name, f"{value:.4g}", reference, tolerance, seeds, status))
+        return rows
+
+    HEADER = ("quantity", "this run", "reference", "tolerance", "seed spread", "")
+
+    def __repr__(self):
+        rows = [self.HEADER, *self.table_rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADER))]
+        lines = [self.summary(), *self.notes()]
+        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                  for row in rows]
         return "\n".join(lines)
 
+    def _repr_html_(self):
+        def row(cells, tag="td"):
+            return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
 
-def check_outcomes(page, values, *, absolute=()):
+        notes = "".join(f'<p class="outcome-note"><strong>{html.escape(note)}</strong></p>'
+                        for note in self.notes())
+        table = ("<table>" + row(self.HEADER, "th")
+                 + "".join(row(cells) for cells in self.table_rows()) + "</table>")
+        return (f"{notes}<details><summary>{html.escape(self.summary())} (details)</summary>"
+                f"{table}<p>{html.escape(TOLERANCE_NOTE)}</p></details>")
+
+
+def _seed_spread(name, values, kind):
+    try:
+        numbers = [_check_real(f"seed_values[{name!r}]", v) for v in values]
+    except TypeError:
+        raise ValueError(f"seed_values[{name!r}] must be a list of numbers, got {values!r}") from None
+    if len(numbers) < 2:
+        raise ValueError(f"seed_values[{name!r}] must hold at least two seeds' values")
+    if kind == "abs":
+        return max(numbers) - min(numbers)
+    if min(numbers) <= 0:
+        raise ValueError(f"seed_values[{name!r}] must be positive (a factor quantity)")
+    return max(numbers) / min(numbers)
+
+
+def check_outcomes(page, values, *, absolute=(), seed_values=None):
     """Check training outcomes of ``page`` against their stored references.
 
     values: {name: float}. Names in ``absolute`` are compared by absolute difference, the
-    others (positive) by a factor. In "check" mode raises ``ReferenceMismatch`` listing
-    every value outside its tolerance, and for a quantity without a stored reference or
-    tolerance; returns an ``OutcomeCheck`` whose repr is the table.
+    others (positive) by a factor. seed_values: {name: [value per seed]} for quantities
+    that are statistics over seeds (their max/min is stored and shown). In "check" mode
+    raises ``ReferenceMismatch`` listing every value outside its tolerance, and for a
+    quantity without a stored reference or tolerance; in "note" mode returns them as
+    notes. Returns an ``OutcomeCheck`` (its display: a summary line, the folded table).
     """
     reference_path(page)
     if not isinstance(values, dict) or not values:
@@ -176,8 +264,15 @@ def check_outcomes(page, values, *, absolute=()):
             raise ValueError(f"value of {name!r} must be a number, got {value!r}") from None
         if not math.isfinite(numbers[name]):
             raise ValueError(f"value of {name!r} is not finite ({value!r}): the run diverged")
+    if seed_values is not None and not isinstance(seed_values, dict):
+        raise ValueError(f"seed_values must be a dict {{name: [value per seed]}}, got {seed_values!r}")
+    unknown = set(seed_values or {}) - set(values)
+    if unknown:
+        raise ValueError(f"seed_values names quantities that are not in values: {sorted(unknown)}")
+    seed_spreads = {name: _seed_spread(name, per_seed, "abs" if name in absolute else "factor")
+                    for name, per_seed in (seed_values or {}).items()}
     mode = _mode()
-    _record(page, numbers, absolute)
+    _record(page, numbers, absolute, seed_spreads)
     stored = load_references(page)
     quantities = stored.setdefault("quantities", {})
     rows = []
@@ -188,6 +283,8 @@ def check_outcomes(page, values, *, absolute=()):
         for name, value in numbers.items():
             entry = quantities.setdefault(name, {"tolerance": None, "spread": None})
             entry.update(value=value, kind="abs" if name in absolute else "factor")
+            if name in seed_spreads:
+                entry["seed_spread"] = seed_spreads[name]
         _save(page, stored)
         rows = [(name, value, quantities[name], True) for name, value in numbers.items()]
     elif mode == "check":
@@ -204,7 +301,7 @@ def check_outcomes(page, values, *, absolute=()):
                                  f"{describe_tolerance(entry)}")
             raise ReferenceMismatch(f"{page}: training outcomes outside their tolerance:\n  "
                                     + "\n  ".join(lines))
-    return OutcomeCheck(page, rows, mode)
+    return OutcomeCheck(page, rows, mode, seed_spreads)
 
 
 def record_costs(page, seconds_per_update):
@@ -229,21 +326,35 @@ def record_costs(page, seconds_per_update):
     return seconds_per_update
 
 
+def stored_spread(page, name):
+    """The spread of quantity ``name`` of ``page`` measured across machines (``make
+    spread``): the largest factor (or absolute difference) by which it moved; for prose
+    about a quantity that is too chaotic to check by value."""
+    entry = load_references(page)["quantities"].get(name)
+    if entry is None or not entry.get("spread"):
+        raise ValueError(f"{page}: no measured spread of {name!r} (run `make spread`)")
+    return float(entry["spread"]["value"])
+
+
 def recorded_costs(page):
     """{"seconds_per_update": {method: seconds}, "machine", "date"} as stored by
     ``record_costs``, or None if the page recorded none."""
     return load_references(page).get("costs")
 
 
-def _record(page, numbers, absolute):
+def _record(page, numbers, absolute, seed_spreads):
     path = os.environ.get(RECORD_VARIABLE)
     if not path:
         return
     config = os.environ.get(CONFIG_VARIABLE, "default")
     with open(path, "a") as out:
         for name, value in numbers.items():
-            out.write(json.dumps({"page": page, "name": name, "value": value, "config": config,
-                                  "kind": "abs" if name in absolute else "factor"}) + "\n")
+            item = {"page": page, "name": name, "value": value, "config": config,
+                    "kind": "abs" if name in absolute else "factor",
+                    "machine": machine.describe()}
+            if name in seed_spreads:
+                item["seed_spread"] = seed_spreads[name]
+            out.write(json.dumps(item) + "\n")
 
 
 def deviation(value, reference, kind):
@@ -258,15 +369,30 @@ def deviation(value, reference, kind):
     return abs(math.log(value / reference))
 
 
-def set_tolerances(record_files, abs_floors=None):
+def _stored_deviations(entry):
+    """{configuration: deviation} already stored with ``entry`` (log factor or absolute).
+    An entry from before per-configuration spreads keeps its maximum under one label."""
+    spread = entry.get("spread") or {}
+    kind = entry.get("kind", "factor")
+    to_deviation = (lambda v: v) if kind == "abs" else math.log
+    if "by_config" in spread:
+        return {config: to_deviation(v) for config, v in spread["by_config"].items()}
+    if spread.get("value") is not None:
+        return {"earlier: " + ", ".join(spread.get("configs", [])): to_deviation(spread["value"])}
+    return {}
+
+
+def set_tolerances(record_files, abs_floors=None, keep_stored=True):
     """Set every recorded quantity's tolerance from the spread in ``record_files``.
 
-    For each page and quantity the spread is the largest deviation of any configuration's
-    value from the stored reference (written under the pins); the tolerance is
-    max(MARGIN × spread, floor), floor FACTOR_FLOOR for factors and ``abs_floors[name]``
-    (default 1e-3) for absolute quantities. A factor above FACTOR_CEILING would not detect
-    a doubling: the quantity is marked unstable instead (tolerance None). Returns the rows
-    (page, name, spread, tolerance or None, configs).
+    For each page and quantity, the deviation of each configuration is its largest
+    deviation from the stored reference; deviations stored earlier for configurations not
+    in these files are kept (``keep_stored``). The tolerance is max(MARGIN × largest
+    deviation, floor), floor FACTOR_FLOOR for factors and ``abs_floors[name]`` (default
+    1e-3) for absolute quantities. A factor above FACTOR_CEILING would not detect a
+    doubling: the quantity is marked unstable instead (tolerance None). A seed spread in
+    the records is stored too. Returns the rows (page, name, spread, tolerance or None,
+    configs).
     """
     abs_floors = abs_floors or {}
     if isinstance(record_files, (str, bytes, pathlib.Path)) or not record_files:
@@ -287,19 +413,43 @@ def set_tolerances(record_files, abs_floors=None):
             if not seen:
                 continue
             kind = entry.get("kind", "factor")
-            spread = max(deviation(item["value"], entry["value"], kind) for item in seen)
-            configs = sorted({item["config"] for item in seen})
+            by_config = _stored_deviations(entry) if keep_stored else {}
+            for config in sorted({item["config"] for item in seen}):
+                by_config[config] = max(deviation(item["value"], entry["value"], kind)
+                                        for item in seen if item["config"] == config)
+            spread = max(by_config.values())
             if kind == "abs":
                 tolerance = max(MARGIN * spread, abs_floors.get(name, 1e-3))
             else:
                 tolerance = math.exp(max(MARGIN * spread, math.log(FACTOR_FLOOR)))
-            entry["spread"] = {"value": spread if kind == "abs" else math.exp(spread),
-                               "configs": configs}
+            shown = (lambda d: d) if kind == "abs" else math.exp
+            entry["spread"] = {"value": shown(spread), "configs": sorted(by_config),
+                               "by_config": {c: shown(d) for c, d in sorted(by_config.items())}}
+            seed_spreads = [item["seed_spread"] for item in seen if "seed_spread" in item]
+            if seed_spreads:
+                entry["seed_spread"] = max(seed_spreads)
             entry["unstable"] = kind == "factor" and tolerance > FACTOR_CEILING
             entry["tolerance"] = None if entry["unstable"] else tolerance
-            rows.append((page, name, spread, entry["tolerance"], configs))
+            rows.append((page, name, spread, entry["tolerance"], sorted(by_config)))
         reference_path(page).write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
     return rows
+
+
+def summary():
+    """Counts over every page's stored references: {"checked": n, "unstable": n,
+    "factor_range": (lowest, highest factor tolerance), "pages": n}."""
+    checked, unstable, factors, pages = 0, 0, [], 0
+    for path in sorted(REFERENCE_DIR.glob("*.json")):
+        pages += 1
+        for entry in json.loads(path.read_text()).get("quantities", {}).values():
+            if entry.get("unstable"):
+                unstable += 1
+            elif entry.get("tolerance") is not None:
+                checked += 1
+                if entry.get("kind", "factor") == "factor":
+                    factors.append(entry["tolerance"])
+    return {"checked": checked, "unstable": unstable, "pages": pages,
+            "factor_range": (min(factors), max(factors)) if factors else None}
 
 
 def main(argv=None):
@@ -310,10 +460,18 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     tol = sub.add_parser("tolerances", help="set tolerances from recorded spread files")
     tol.add_argument("records", nargs="+")
+    tol.add_argument("--fresh", action="store_true",
+                     help="forget the deviations stored earlier (default: keep those of "
+                          "configurations these files do not cover)")
     args = parser.parse_args(argv)
-    for page, name, spread, tolerance, configs in set_tolerances(args.records):
-        shown = "UNSTABLE, not checked" if tolerance is None else f"tolerance {tolerance:.3g}"
-        print(f"{page:<18} {name:<44} spread {spread:.3g}  {shown}  ({', '.join(configs)})")
+    for page, name, spread, tolerance, configs in set_tolerances(args.records,
+                                                                 keep_stored=not args.fresh):
+        entry = load_references(page)["quantities"][name]
+        factor = entry.get("kind", "factor") == "factor"
+        measured = f"×{math.exp(spread):.3g}" if factor else f"± {spread:.2g}"
+        shown = ("UNSTABLE, not checked" if tolerance is None
+                 else f"tolerance {'×' if factor else '± '}{tolerance:.3g}")
+        print(f"{page:<16} {name:<44} spread {measured:<7} {shown}  ({', '.join(configs)})")
     return 0
 
 

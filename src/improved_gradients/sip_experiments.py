@@ -1,4 +1,4 @@
-"""Page 2 (SIP training on the sin benchmark): settings, experiments, command line.
+"""The sip-training page (SIP on the sin benchmark): settings, experiments, command line.
 
 The notebook ``book/sip-training.ipynb`` and the commands ``sip-reproduce`` and
 ``sip-bench`` call the same functions; only the step budget differs.
@@ -15,9 +15,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
-from ._checks import (TrainingDiverged, check_array, check_choice, check_key, check_positive,
-                      check_positive_int, check_seed, float_in_range, is_traced, positive_float,
-                      positive_int, writable_directory)
+from ._checks import (check_array, check_axes, check_choice, check_key, check_mapping,
+                      check_number, check_optional, check_positive, check_positive_int,
+                      check_records, check_seed, check_sequence, check_text, float_in_range,
+                      is_traced, positive_float, positive_int, writable_directory)
+from .errors import TrainingDiverged
 from .models import init_mlp_torch, mlp_apply
 from .physics import (
     SIN_GLOBAL_SCALE,
@@ -283,7 +285,8 @@ def paper_budget(factor=1.0, log_every=BOOK_LOG_EVERY, methods=SIN_METHODS):
     ``log_every``. factor = 1 is the paper's budget in steps."""
     factor = check_positive("factor", factor)
     log_every = check_positive_int("log_every", log_every)
-    methods = [check_choice("method", method, SIN_METHODS) for method in methods]
+    methods = [check_choice("method", method, SIN_METHODS)
+               for method in check_sequence("methods", methods)]
     return {
         method: max(1, round(factor * PAPER_ADAM_STEPS / PAPER_COST_PER_STEP[method]
                              / log_every)) * log_every
@@ -318,6 +321,44 @@ def experiment_settings():
     return xis, phis, index
 
 
+def _check_results(name, results, methods=()):
+    """A results dict of ``run_methods`` or ``budget_view`` ({"settings", "steps", method:
+    arrays}), holding ``methods``."""
+    check_mapping(name, results, keys=("settings", "steps", *methods))
+    settings = results["settings"]
+    if not isinstance(settings, (tuple, list)) or len(settings) != 3:
+        raise ValueError(f"{name}['settings'] must be (xis, phis, index) of experiment_settings, "
+                         f"got {settings!r:.80}")
+    return results
+
+
+def _check_budget(name, budget):
+    """{method: steps >= 1} for methods of SIN_METHODS."""
+    check_mapping(name, budget)
+    for method, steps in budget.items():
+        check_choice(f"method of {name}", method, SIN_METHODS)
+        check_positive_int(f"{name}[{method!r}]", steps)
+    return budget
+
+
+def _check_progress(progress):
+    """None or a progress bar with ``update(n)`` (tqdm)."""
+    if progress is not None and not callable(getattr(progress, "update", None)):
+        raise ValueError(f"progress must be None or a progress bar with update(n) (tqdm), "
+                         f"got {progress!r}")
+    return progress
+
+
+def _check_outcomes(name, result):
+    """What ``outcomes`` returns: {"budget", "curves": {ξ: {method: value}}, "xi_sweep",
+    "phi_sweep": {method: array}}, SIP and Adam in each."""
+    check_mapping(name, result, keys=("budget", "curves", "xi_sweep", "phi_sweep"))
+    check_mapping(f"{name}['curves']", result["curves"], keys=CURVE_XIS, entry_keys=("SIP", "Adam"))
+    for sweep in ("xi_sweep", "phi_sweep"):
+        check_mapping(f"{name}[{sweep!r}]", result[sweep], keys=("SIP", "Adam"))
+    return result
+
+
 def run_methods(steps=BOOK_STEPS, log_every=BOOK_LOG_EVERY, methods=SIN_METHODS, progress=None):
     """Train every method on every setting of ``experiment_settings`` (one vmapped,
     sharded program per method). ``steps`` is an int (equal steps) or a dict per method.
@@ -325,7 +366,10 @@ def run_methods(steps=BOOK_STEPS, log_every=BOOK_LOG_EVERY, methods=SIN_METHODS,
     Returns {"settings": (xis, phis, index), "steps": {method: logged steps},
     method: run_sin_sweep's arrays}. ``progress`` (a tqdm bar or None) is advanced per method.
     """
-    methods = [check_choice("methods", method, SIN_METHODS) for method in methods]
+    methods = [check_choice("methods", method, SIN_METHODS)
+               for method in check_sequence("methods", methods)]
+    log_every = check_positive_int("log_every", log_every)
+    _check_progress(progress)
     if isinstance(steps, dict):
         missing = [method for method in methods if method not in steps]
         if missing:
@@ -349,7 +393,11 @@ def run_proxy_ablation(results, log_every=BOOK_LOG_EVERY):
     Returns {"l1": arrays, "l2": arrays, "steps": logged steps}, arrays of shape
     (len(CURVE_XIS), logs).
     """
+    _check_results("results", results, ("SIP",))
+    log_every = check_positive_int("log_every", log_every)
     steps = int(results["steps"]["SIP"][-1])
+    if steps % log_every:
+        raise ValueError(f"log_every ({log_every}) must divide SIP's {steps} steps")
     positions = results["settings"][2]["curves"]
     phis = np.full(len(CURVE_XIS), CURVE_PHI)
     return {
@@ -376,6 +424,7 @@ def learning_curves(results, xi, metric="val_x_dist"):
     """{method: (steps, metric)} of the curve run with this ξ (at CURVE_PHI); methods that
     a budget view took from the runs at the curve settings only (``results["curve_runs"]``)
     included."""
+    _check_results("results", results)
     if xi not in CURVE_XIS:
         raise ValueError(f"xi must be one of the curve settings {CURVE_XIS}, got {xi!r}")
     curves = {}
@@ -391,6 +440,7 @@ def learning_curves(results, xi, metric="val_x_dist"):
 
 def final_value(series, end=None):
     """Mean of the FINAL_WINDOW logged values ending at log ``end`` (default: the last)."""
+    check_array("series", series, finite=False)
     series = np.asarray(series, dtype=np.float64)
     if series.ndim < 1 or series.shape[-1] == 0:
         raise ValueError(f"series must hold at least one logged value, got shape {series.shape}")
@@ -404,6 +454,7 @@ def sweep_values(results, sweep, end=None, metric="val_x_dist"):
     """{method: final metric over the sweep points}, averaged over the logs ending at
     ``end`` (default: the last). The ξ sweep is divided by ξ (relative x-distance)."""
     check_choice("sweep", sweep, ("xi_sweep", "phi_sweep"))
+    _check_results("results", results)
     positions = results["settings"][2][sweep]
     values = {}
     for method in SIN_METHODS:
@@ -421,6 +472,7 @@ def final_x_distance(results, xi):
 def summary_table(results):
     """The page's summary as text: final x-distance per method at φ = 45° for each
     curve ξ, then per sweep point for SIP and Adam."""
+    _check_results("results", results)
     finals = {xi: final_x_distance(results, xi) for xi in CURVE_XIS}
     methods = list(finals[CURVE_XIS[0]])
     lines = [f"final x-distance (1000 validation targets, mean of the last {FINAL_WINDOW} "
@@ -447,7 +499,9 @@ def summary_table(results):
 WEAK_METHODS = ("SGD", "Adadelta", "Adagrad", "RMSprop")
 # The record's setting that the page re-runs, for the paper's budget of that method (a
 # checkpoint of the record), so the check costs what a SIP run of the page costs.
-RECORD_CHECK = {"method": "SIP", "xi": 32.0, "phi_deg": 0.0}
+# The record's re-run on the page: SIP's runs on every setting, for a prefix of the record
+# (cheap; the shorter the prefix, the less the chaos between machines).
+RECORD_CHECK = {"method": "SIP", "steps": 4_000}
 
 
 def page_budgets(book_steps=BOOK_STEPS, factor=EMULATED_FACTOR, log_every=BOOK_LOG_EVERY):
@@ -469,6 +523,7 @@ def run_page(book_steps=BOOK_STEPS, factor=EMULATED_FACTOR, log_every=BOOK_LOG_E
     runs, "budgets": page_budgets(...), "log_every": log_every}.
     """
     budgets = page_budgets(book_steps, factor, log_every)
+    _check_progress(progress)
     longest = {m: max(budgets["book"][m], budgets["emulated"][m]) for m in ("SIP", "Adam")}
     steps = {**longest, **{m: budgets["book"][m] for m in WEAK_METHODS}}
     runs = {"all": run_methods(steps, log_every, progress=progress), "budgets": budgets,
@@ -498,6 +553,8 @@ def budget_view(runs, budget):
     """A results-like dict of ``run_page``'s runs cut at ``budget`` ({method: steps}, e.g.
     ``runs["budgets"]["emulated"]``): every method whose runs at every setting reach its
     budget; the others, where the curve-setting runs reach it, under "curve_runs"."""
+    check_mapping("runs", runs, keys=("all", "curves", "log_every"))
+    _check_budget("budget", budget)
     log_every = runs["log_every"]
     view = {"settings": runs["all"]["settings"], "steps": {}, "budget": dict(budget)}
     curve_runs = {"settings": runs["curves"]["settings"], "steps": {}}
@@ -519,6 +576,10 @@ def outcomes(view):
     """The numbers the claims use, from a budget view or from the record's view
     (``record_view``): {"budget", "curves": {ξ: {method: final x-distance}}, "xi_sweep":
     {method: x-distance/ξ}, "phi_sweep": {method: x-distance}}."""
+    check_mapping("view", view)
+    if "record_finals" not in view:
+        _check_results("view", view)
+        check_mapping("view", view, keys=("budget",))
     if "record_finals" in view:
         return view["record_finals"]
     return {"budget": view["budget"],
@@ -530,6 +591,8 @@ def outcomes(view):
 def record_view(record, budget):
     """``outcomes`` of the long-budget record at ``budget`` ({method: steps}, multiples of
     the record's checkpoint spacing, at most its budget)."""
+    _check_results("record", record, tuple(budget) if isinstance(budget, dict) else ())
+    _check_budget("budget", budget)
     index = record["settings"][2]
     result = {"budget": dict(budget), "curves": {xi: {} for xi in CURVE_XIS},
               "xi_sweep": {}, "phi_sweep": {}}
@@ -549,6 +612,11 @@ def record_view(record, budget):
 def adam_doubling_change(values_half, values_full):
     """Largest factor by which Adam's ξ-sweep values change when its budget doubles:
     max over ξ of max(a/b, b/a)."""
+    half = check_array("values_half", values_half, (None,), min_size=1)
+    full = check_array("values_full", values_full, half.shape)
+    for name, values in (("values_half", half), ("values_full", full)):
+        if np.any(values <= 0):
+            raise ValueError(f"{name} must be positive distances, got {values}")
     a, b = np.asarray(values_half, float), np.asarray(values_full, float)
     return float(np.max(np.maximum(a / b, b / a)))
 
@@ -564,6 +632,9 @@ PAPER_ADAM_AHEAD_UP_TO = (25.0, 30.0)
 
 def adam_ahead(values):
     """The ξ of the ξ sweep at which Adam's relative x-distance is below SIP's."""
+    check_mapping("values", values, keys=("Adam", "SIP"))
+    for method in ("Adam", "SIP"):
+        check_array(f"values[{method!r}]", values[method], (len(XI_SWEEP),))
     return [xi for k, xi in enumerate(XI_SWEEP) if values["Adam"][k] < values["SIP"][k]]
 
 
@@ -571,6 +642,7 @@ def claims(result):
     """The paper's claims tested on ``outcomes(...)``: a list of (claim, number shown,
     verdict "yes" / "partly" / "no" / "not run") with the rule of each verdict in
     ``CLAIM_RULES``."""
+    _check_outcomes("result", result)
     c1, c32 = result["curves"][1.0], result["curves"][32.0]
     xi_rel, phi_abs = result["xi_sweep"], result["phi_sweep"]
     rows = []
@@ -631,12 +703,16 @@ CLAIM_RULES = (
 
 def xi_list(values):
     """The ξ values as text, "[1, 3, 5]" (or "none")."""
+    values = [check_number("values", v) for v in check_sequence("values", values, min_size=0)]
     return "[" + ", ".join(f"{v:g}" for v in values) + "]" if values else "none"
 
 
 def claims_table(columns):
     """The claims at several budgets: ``columns`` maps a label to ``outcomes(...)``;
     returns the text table (one line per claim, per budget the number and the verdict)."""
+    check_mapping("columns", columns)
+    for label, result in columns.items():
+        _check_outcomes(f"columns[{label!r}]", result)
     tested = {label: claims(result) for label, result in columns.items()}
     first = next(iter(tested.values()))
     lines = []
@@ -654,6 +730,9 @@ def claims_table(columns):
 
 def verdicts(columns):
     """{label: [verdict per claim]} for ``claims_table``'s columns."""
+    check_mapping("columns", columns)
+    for label, result in columns.items():
+        _check_outcomes(f"columns[{label!r}]", result)
     return {label: [row[2] for row in claims(result)] for label, result in columns.items()}
 
 
@@ -662,19 +741,35 @@ def load_record_or_none():
     return load_long_budget_record() if RECORD_PATH.exists() else None
 
 
-def rerun_record_setting(record):
-    """Re-run RECORD_CHECK (one setting of the record) for the paper's budget of that
-    method; returns (this run's final x-distance, the record's value at that checkpoint)."""
-    method, xi, phi = RECORD_CHECK["method"], RECORD_CHECK["xi"], RECORD_CHECK["phi_deg"]
-    steps = paper_budget(1.0, int(record["log_every"]), [method])[method]
+def rerun_record_prefix(record):
+    """Re-run the first RECORD_CHECK["steps"] steps of the record's RECORD_CHECK["method"]
+    runs by the code path that wrote the record (``run_sin_sweep`` over all the record's
+    settings at once, its logging interval); returns (this run's final x-distances, the
+    record's values at that checkpoint), each of shape (n_settings,). On the machine that
+    wrote the record the two agree to the record's 4 stored digits."""
+    method, steps = RECORD_CHECK["method"], RECORD_CHECK["steps"]
+    if (not isinstance(record, dict) or not {"steps", "settings", "log_every", method} <= set(record)
+            or method not in record["steps"]):
+        raise ValueError(f"record must be a long-budget record as load_long_budget_record "
+                         f"returns it (with the runs of {method}), got {type(record).__name__}")
     checkpoints = list(record["steps"][method])
     if steps not in checkpoints:
-        raise ValueError(f"the record has no checkpoint of {method} at {steps} steps")
-    values = run_sin_sweep(method, [xi], [phi], steps, int(record["log_every"]))
+        raise ValueError(f"the record has no checkpoint of {method} at {steps} steps "
+                         f"(it has {checkpoints[0]} ... {checkpoints[-1]})")
     xis, phis, _ = record["settings"]
-    position = int(np.flatnonzero((xis == xi) & (phis == phi))[0])
-    stored = record[method]["final"][position, checkpoints.index(steps)]
-    return float(final_value(values["val_x_dist"][0])), float(stored)
+    values = run_sin_sweep(method, xis, phis, steps, int(record["log_every"]))
+    stored = record[method]["final"][:, checkpoints.index(steps)]
+    return final_value(values["val_x_dist"]), np.asarray(stored, dtype=np.float64)
+
+
+def rerun_ratio(rerun, recorded):
+    """Geometric mean of rerun / recorded over the settings: 1 where a re-run reproduces
+    the record, a factor ×f where every setting moved by f."""
+    rerun = np.asarray(check_array("rerun", rerun, (None,)), dtype=np.float64)
+    recorded = np.asarray(check_array("recorded", recorded, rerun.shape), dtype=np.float64)
+    if rerun.size == 0 or np.any(rerun <= 0) or np.any(recorded <= 0):
+        raise ValueError("rerun and recorded must be non-empty arrays of positive distances")
+    return float(np.exp(np.mean(np.log(rerun / recorded))))
 
 
 # Convergence: "converged" means that doubling the budget changes a value by less than
@@ -687,6 +782,10 @@ def decay_exponents(record, method, start, end):
     """Local power-law exponents p of the record's final x-distances, d ∝ steps^(−p),
     fitted by least squares in log-log to the checkpoints of ``method`` in [start, end]:
     (n_settings,). Doubling the budget divides d by 2^p."""
+    check_choice("method", method, SIN_METHODS)
+    check_mapping("record", record, keys=("steps", method))
+    check_number("start", start, 0.0)
+    check_number("end", end, 0.0)
     steps = np.asarray(record["steps"][method], float)
     chosen = (steps >= start) & (steps <= end)
     if chosen.sum() < 2:
@@ -705,6 +804,9 @@ def adam_convergence(record, budget):
     "adam_doubling" and "sip_doubling" (d at the budget / d at twice it, measured),
     "p_adam" and "p_sip" (decay exponents fitted over that doubling), and "lag_n" and
     "lag_2n" (Adam's d / SIP's d at the budget and at twice it; below 1 Adam is ahead)."""
+    _check_results("record", record, ("budget", "Adam", "SIP"))
+    _check_budget("budget", budget)
+    check_mapping("budget", budget, keys=("Adam", "SIP"))
     ends = {}
     for method in ("Adam", "SIP"):
         steps = int(budget[method])
@@ -726,6 +828,8 @@ def adam_convergence(record, budget):
 
 def convergence_table(rows):
     """``adam_convergence``'s rows as a text table."""
+    check_records("rows", rows, ("xi", "adam_doubling", "sip_doubling", "p_adam", "p_sip",
+                                 "lag_n", "lag_2n"))
     lines = [f"{'xi':>4} {'Adam d(n)/d(2n)':>16} {'SIP d(n)/d(2n)':>15} {'p Adam':>7} "
              f"{'p SIP':>6} {'Adam/SIP at n':>14} {'at 2n':>6}"]
     for row in rows:
@@ -751,6 +855,7 @@ def exact_solutions(y_target, xi, phi_deg, box=LANDSCAPE_BOX):
 
 def landscape_grid(xi, phi_deg, y_target, box=LANDSCAPE_BOX, resolution=241, power=0.2):
     """(x1, x2, L^power) on a grid over the box; L^0.2 makes the valleys visible."""
+    check_array("y_target", y_target, (2,))
     box = check_array("box", box, (2, 2))
     if not np.all(box[:, 0] < box[:, 1]):
         raise ValueError(f"box must be ((x1 min, x1 max), (x2 min, x2 max)) with min < max, got {box}")
@@ -773,6 +878,10 @@ def landscape_grid(xi, phi_deg, y_target, box=LANDSCAPE_BOX, resolution=241, pow
 def plot_sip_landscape(ax, x1, x2, loss_grid, solutions=None, levels=20):
     """Filled contours of ``loss_grid`` (shape (len(x2), len(x1))) and the exact solutions
     (array (k, 2)) as crosses; returns the contour set for a colour bar."""
+    check_axes("ax", ax)
+    _check_grid(x1, x2, loss_grid)
+    check_optional(check_array, "solutions", solutions, (None, 2))
+    check_positive_int("levels", levels)
     contours = ax.contourf(x1, x2, loss_grid, levels=levels, cmap="viridis")
     if solutions is not None and len(solutions):
         ax.scatter(solutions[:, 0], solutions[:, 1], label="exact solutions", **TARGET_STYLE)
@@ -788,6 +897,19 @@ def plot_sip_curves(ax, curves, seconds_per_step=None, ylabel="x-distance"):
 
     With ``seconds_per_step`` (a dict per method) the x axis is the measured time.
     """
+    check_axes("ax", ax)
+    check_mapping("curves", curves)
+    for method, curve in curves.items():
+        check_choice("method", method, SIN_METHODS)
+        if not isinstance(curve, (tuple, list)) or len(curve) != 2:
+            raise ValueError(f"curves[{method!r}] must be the pair (steps, values)")
+        steps = check_array(f"curves[{method!r}] steps", curve[0], (None,), min_size=1)
+        check_array(f"curves[{method!r}] values", curve[1], steps.shape, finite=False)
+    if seconds_per_step is not None:
+        check_mapping("seconds_per_step", seconds_per_step, keys=tuple(curves))
+        for method in curves:
+            check_positive(f"seconds_per_step[{method!r}]", seconds_per_step[method])
+    check_text("ylabel", ylabel, empty=True)
     for method, (steps, values) in curves.items():
         x = steps if seconds_per_step is None else steps * seconds_per_step[method]
         ax.plot(x, values, color=method_color(method), label=method)
@@ -798,6 +920,14 @@ def plot_sip_curves(ax, curves, seconds_per_step=None, ylabel="x-distance"):
 
 def plot_sip_sweep(ax, values, sweep, xlabel, ylabel, log_x=False, linestyle="-", label=True):
     """One line per method over the sweep points: ``values`` maps a method to an array."""
+    check_axes("ax", ax)
+    points = check_array("sweep", sweep, (None,), min_size=1)
+    check_mapping("values", values)
+    for method, series in values.items():
+        check_choice("method", method, SIN_METHODS)
+        check_array(f"values[{method!r}]", series, points.shape, finite=False)
+    check_text("xlabel", xlabel, empty=True)
+    check_text("ylabel", ylabel, empty=True)
     for method, series in values.items():
         ax.plot(sweep, series, linestyle, marker="o", markersize=3.5, color=method_color(method),
                 label=method if label else None)
@@ -812,6 +942,7 @@ def draw_sip_spaces(ax):
     """The three spaces of SIP training: the network maps y* to x, the physics P maps x to
     y, the loss compares y with y*; SIP's inverse step goes back from y to x and the
     network receives the proxy loss in x space."""
+    check_axes("ax", ax)
     ax.set_xlim(0, 13)
     ax.set_ylim(0, 5)
     ax.axis("off")
@@ -840,6 +971,11 @@ def plot_sip_step_diagram(axes, x1, x2, loss_grid, x, x_target, gradient_step, y
                           y_target):
     """One SIP step for one batch entry: left, y space (y, the target y*, the step Δy);
     right, x space over the contours of L (x, x̃ = x + Δx, and a gradient step)."""
+    check_axes("axes", axes, 2)
+    _check_grid(x1, x2, loss_grid)
+    for name, point in (("x", x), ("x_target", x_target), ("gradient_step", gradient_step),
+                        ("y", y), ("y_new", y_new), ("y_target", y_target)):
+        check_array(name, point, (2,))
     sip, gd = method_color("SIP"), method_color("SGD")
     ax_y, ax_x = axes
     ax_y.scatter(*y, **START_STYLE, label="$y = P(x)$")
@@ -867,6 +1003,13 @@ def plot_sip_step_diagram(axes, x1, x2, loss_grid, x, x_target, gradient_step, y
 
 
 
+def _check_grid(x1, x2, loss_grid):
+    """The grid of ``landscape_grid``: x1 (n1,), x2 (n2,), loss_grid (n2, n1)."""
+    x1 = check_array("x1", x1, (None,), min_size=2)
+    x2 = check_array("x2", x2, (None,), min_size=2)
+    check_array("loss_grid", loss_grid, (x2.shape[0], x1.shape[0]))
+
+
 def figure_spaces():
     fig, ax = plt.subplots(figsize=(9.0, 3.4))
     draw_sip_spaces(ax)
@@ -876,6 +1019,9 @@ def figure_spaces():
 def figure_sip_step(xi=2.0, phi_deg=15.0, y_target=(0.3, -0.5), x=(0.12, 0.02)):
     """One SIP step for one sample, computed: Δx from ``sip_inverse_step``, the gradient
     step scaled to the same length for comparison."""
+    check_sin_setting(xi, phi_deg)
+    check_array("x", x, (2,))
+    check_array("y_target", y_target, (2,))
     x = np.asarray(x, np.float32)
     y_target = np.asarray(y_target, np.float32)
 
@@ -906,6 +1052,11 @@ def figure_landscape():
 
 
 def figure_curves(results, seconds_per_step):
+    """Learning curves at the curve settings against steps and against measured time
+    (``seconds_per_step``: {method: seconds})."""
+    _check_results("results", results)
+    check_mapping("seconds_per_step", seconds_per_step,
+                  keys=tuple(m for m in SIN_METHODS if m in results))
     fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.0), sharey="row")
     for row, xi in enumerate(CURVE_XIS):
         curves = learning_curves(results, xi)
@@ -920,6 +1071,7 @@ def figure_curves(results, seconds_per_step):
 
 def figure_sweeps(results):
     """ξ sweep (relative x-distance, at the full budget and at a quarter) and φ sweep."""
+    _check_results("results", results)
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0))
     quarter = max(1, len(next(iter(results["steps"].values()))) // 4)
     plot_sip_sweep(axes[0], sweep_values(results, "xi_sweep"), XI_SWEEP, "$\\xi$",
@@ -942,6 +1094,8 @@ def figure_budget_curves(view, book_steps=BOOK_STEPS):
     """Learning curves of a budget view at the curve settings: against steps (a grey line
     at ``book_steps``) and against the paper's time, steps × PAPER_COST_PER_STEP scaled so
     that PAPER_ADAM_STEPS Adam steps take PAPER_SECONDS."""
+    _check_results("view", view)
+    book_steps = check_positive_int("book_steps", book_steps)
     paper_seconds = {m: PAPER_SECONDS * PAPER_COST_PER_STEP[m] / PAPER_ADAM_STEPS
                      for m in SIN_METHODS}
     fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.0), sharey="row")
@@ -961,6 +1115,11 @@ def figure_budget_curves(view, book_steps=BOOK_STEPS):
 def figure_budget_sweeps(columns):
     """SIP and Adam in both sweeps at several budgets: ``columns`` maps a label whose
     first word is "book", "emulated" or "record" to ``outcomes(...)``."""
+    check_mapping("columns", columns)
+    for label, result in columns.items():
+        check_text("label of columns", label)
+        check_choice("first word of a label of columns", label.split()[0], tuple(BUDGET_STYLES))
+        _check_outcomes(f"columns[{label!r}]", result)
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0))
     for label, result in columns.items():
         style = BUDGET_STYLES[label.split()[0]]
@@ -983,6 +1142,7 @@ def figure_budget_sweeps(columns):
 def figure_record(record):
     """The long-budget record (precomputed, shipped as data): learning curves of every
     method at the two curve settings, and both sweeps at the record's budget."""
+    _check_results("record", record, ("curve_steps", "curves", "budget"))
     fig, axes = plt.subplots(1, 4, figsize=(14.0, 3.6))
     for k, xi in enumerate(CURVE_XIS):
         for method in SIN_METHODS:
@@ -1006,6 +1166,10 @@ def figure_record(record):
 
 
 def figure_proxy_ablation(ablation):
+    """SIP's validation x-distance with the L1 and the L2 proxy loss (``run_proxy_ablation``)."""
+    check_mapping("ablation", ablation, keys=("steps", "l1", "l2"))
+    for proxy in ("l1", "l2"):
+        check_mapping(f"ablation[{proxy!r}]", ablation[proxy], keys=("val_x_dist",))
     fig, axes = plt.subplots(1, len(CURVE_XIS), figsize=(10.0, 3.6))
     for k, (ax, xi) in enumerate(zip(axes, CURVE_XIS)):
         for proxy, style in (("l1", "-"), ("l2", "--")):
@@ -1068,6 +1232,12 @@ def long_budget_record(results, ablation, steps, log_every, provenance):
     x-distance (mean of the FINAL_WINDOW logs ending there) every RECORD_CHECKPOINT steps,
     the curve settings' validation x-distance every RECORD_CURVE_EVERY steps, the proxy
     ablation's finals, and ``provenance`` (command, commit, date, machine, run time)."""
+    _check_results("results", results)
+    if ablation is not None:
+        check_mapping("ablation", ablation, keys=("l1", "l2"))
+    _check_budget("steps", steps)
+    log_every = check_positive_int("log_every", log_every)
+    check_mapping("provenance", provenance, min_size=0)
     xis, phis, index = results["settings"]
     if RECORD_CHECKPOINT % log_every or RECORD_CURVE_EVERY % log_every:
         raise ValueError(f"log_every ({log_every}) must divide {RECORD_CHECKPOINT} and "
@@ -1097,6 +1267,14 @@ def record_from_output(*outs):
     sip_results.npz and sip_results.json), for runs made without ``--record``: several
     directories (e.g. one ``--methods`` run per method, run in parallel) are merged, their
     commands listed and the run time taken as the longest of them."""
+    if not outs:
+        raise ValueError("outs: give one or more sip-reproduce output directories")
+    for out in outs:
+        if not isinstance(out, (str, pathlib.Path)) or not all(
+                (pathlib.Path(out) / name).is_file() for name in ("sip_results.json",
+                                                                   "sip_results.npz")):
+            raise ValueError(f"outs must be sip-reproduce output directories (with "
+                             f"sip_results.json and sip_results.npz), got {out!r}")
     results = {"settings": experiment_settings(), "steps": {}}
     steps, ablation, provenances, log_every = {}, None, [], None
     for out in map(pathlib.Path, outs):
@@ -1170,6 +1348,8 @@ def estimate_run_time(steps, log_every=BOOK_LOG_EVERY, timing_steps=200, ablatio
     """Seconds that ``run_methods(steps, log_every)`` (and the ablation) will take here,
     from one timed run of ``timing_steps`` steps of each method's vmapped program over all
     settings (compilation excluded). Returns (total seconds, {method: s per step})."""
+    _check_budget("steps", steps)
+    check_positive_int("log_every", log_every)
     timing_steps = check_positive_int("timing_steps", timing_steps)
     xis, phis, _ = experiment_settings()
     per_step = {}
