@@ -23,7 +23,8 @@ def code_cells(path):
 
 def test_every_page_is_in_the_table_of_contents():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    listed = {toc["root"]} | {chapter["file"] for chapter in toc["chapters"]}
+    chapters = toc.get("chapters", []) + [c for part in toc.get("parts", []) for c in part["chapters"]]
+    listed = {toc["root"]} | {chapter["file"] for chapter in chapters}
     pages = {str(p.relative_to(ROOT).with_suffix("")) for p in (ROOT / "book").glob("*") if p.suffix in (".md", ".ipynb")}
     assert pages == listed
 
