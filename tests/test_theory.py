@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from improved_gradients import physics
+from improved_gradients import physics, updates
 from improved_gradients import theory_experiments as theory
 
 X = np.array([1.5, 1.0])
@@ -122,3 +122,19 @@ def test_figure_draws_one_panel_per_alpha():
     with pytest.raises(ValueError, match="one axis per alpha"):
         theory.draw_crux_updates(axes, alphas=(1.0,))
     plt.close(fig)
+
+
+def test_the_rule_a_page_shows_is_the_function_without_its_input_checks():
+    import inspect
+
+    from improved_gradients.notebook import rule_source, show_source
+
+    shown = rule_source(updates.newton_step)
+    assert "check_" not in shown and "_check_invertible" not in shown
+    assert shown.count("# (input checks omitted; see the package)") == 1
+    kept = [line for line in inspect.getsource(updates.newton_step).splitlines()
+            if "check" not in line]
+    assert [line for line in shown.splitlines() if "omitted" not in line] == kept
+    assert "check_positive" in show_source(updates.newton_step, checks=True).data
+    assert rule_source(updates.svd_power_update_kernel) == inspect.getsource(
+        updates.svd_power_update_kernel).rstrip()  # a kernel checks nothing

@@ -169,7 +169,7 @@ def train_hig_toy(data, lam, method, *, steps, log_every, batch_size, seed=0, hi
     Returns a dict of numpy arrays over the logged points, the start included: "step",
     "time" (measured seconds of training since the start; compilation and logging not
     counted), "val_loss", "act_mean", "act_std" (of the hidden tanh activations over
-    the validation set), "probe" (physical output (y1, λ·y2) of x = π/9, shape
+    the validation set), "probe" (physical output (y1, y2) = (z1, λ·z2) of x = π/9, shape
     (n_logs, 2)), and "theta" (the final parameters). Raises ``TrainingDiverged`` naming
     the method and the first step whose loss or parameters are not finite.
     """
@@ -273,7 +273,7 @@ def probe_target():
     """The physical target of the probe sample x = π/9, ŷ(π/9) = (sin 6x, cos 9x) ≈ (0.866, −1).
 
     The loss compares P(z) = (z1, λ z2) with ŷ, so this is the target in the physical
-    coordinates (y1, λ·y2) for every λ."""
+    coordinates (y1, y2) = (z1, λ·z2) for every λ."""
     return np.asarray(hig_target(HIG_PROBE_X))
 
 
@@ -305,6 +305,29 @@ def value_at_step(run, key, step):
     if where.size == 0:
         raise ValueError(f"step {step} was not logged; logged steps run to {run['step'][-1]}")
     return run[key][where[0]]
+
+
+def step_table(runs):
+    """One text row per λ and method of ``run_comparison``'s runs after each method's
+    deterministic steps: loss, hidden activations (mean ± std) and the probe output; for
+    Adam also the loss after HIG's step count."""
+    if not isinstance(runs, dict) or set(runs) != set(LAMBDAS) or any(
+            not isinstance(runs[lam], dict) or set(runs[lam]) != set(METHODS) for lam in LAMBDAS):
+        raise ValueError(f"runs must map every λ in {LAMBDAS} to a run of every method in "
+                         f"{tuple(METHODS)} (run_comparison's result)")
+    lines = []
+    for lam in LAMBDAS:
+        for name in METHODS:
+            def at(key):
+                return value_at_step(runs[lam][name], key, STEPS[name])
+
+            probe = at("probe")
+            lines.append(f"λ = {lam:<4g} {name:<5} after {STEPS[name]:>5} steps: "
+                         f"loss {at('val_loss'):.3g}, activations {at('act_mean'):+.2f} "
+                         f"± {at('act_std'):.2f}, probe ({probe[0]:.2f}, {probe[1]:.2f})")
+        short = value_at_step(runs[lam]["Adam"], "val_loss", STEPS["HIG"])
+        lines.append(f"λ = {lam:<4g} Adam  after {STEPS['HIG']:>5} steps: loss {short:.3g}")
+    return "\n".join(lines)
 
 
 def run_seeds(comparisons, seeds=SEEDS, data=None):
@@ -667,7 +690,7 @@ def plot_hig_panels(axes, runs, lam, target, time_limit=None):
     """The paper's three panels for one λ against measured wall-clock time.
 
     axes: three Axes; runs: {method: result of ``train_hig_toy``}; target: the
-    physical target (y1, λ·y2) of the probe sample. (1) validation loss (log scale),
+    physical target (y1, y2) = (z1, λ·z2) of the probe sample. (1) validation loss (log scale),
     (2) mean ± std of the hidden tanh activations over the validation set, (3) the probe's
     physical output after every logged chunk, start grey and target black. Curves stop at
     ``time_limit`` seconds when given.
@@ -694,7 +717,7 @@ def plot_hig_panels(axes, runs, lam, target, time_limit=None):
 
 
 def plot_hig_trajectory(ax, runs, target, time_limit=None, max_step=None):
-    """The probe's physical output (y1, λ·y2) after every logged chunk for {method: result},
+    """The probe's physical output (y1, y2) = (z1, λ·z2) after every logged chunk for {method: result},
     start grey and target black; up to ``time_limit`` seconds or ``max_step`` steps."""
     check_axes("ax", ax)
     _check_runs(runs, ("time", "step", "probe"))
@@ -712,7 +735,7 @@ def plot_hig_trajectory(ax, runs, target, time_limit=None, max_step=None):
                 linewidth=0.8, label=method)
     ax.scatter(*next(iter(runs.values()))["probe"][0], label="start", **START_STYLE)
     ax.scatter(*target, label="target", **TARGET_STYLE)
-    ax.set(xlabel="y₁", ylabel="λ·y₂", title="physical trajectory of x = π/9")
+    ax.set(xlabel="y₁", ylabel="y₂ = λ z₂", title="physical trajectory of x = π/9")
     ax.legend(fontsize=8)
 
 

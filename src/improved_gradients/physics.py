@@ -1,6 +1,6 @@
 """Forward problems ("physics") used by the chapter, one section per problem:
 
-- toy-comparison: the toy y(x) = (x0, x1²) with the loss L(y) = ‖y‖²;
+- toy-comparison: the toy y(x) = (x₁, x₂²) with the loss L(y) = ‖y‖²;
 - sip-training: the SIP sin benchmark;
 - hig-toy: the HIG toy P(z) = (z1, λ z2);
 - scale-invariance: the crux P(x) = (x1, α x2), its inverse and a composition;
@@ -16,18 +16,18 @@ from ._checks import (check_array, check_finite, check_int, check_number, check_
                       check_positive_int, check_seed, check_shape, is_traced)
 
 # ---------------------------------------------------------------------------------------
-# toy-comparison: the toy problem y(x) = (x0, x1²), L(y) = y0² + y1²
+# toy-comparison: the toy problem y(x) = (x₁, x₂²), L(y) = y₁² + y₂²
 # ---------------------------------------------------------------------------------------
 
 
 def toy_physics(x):
-    """y(x) = (x0, x1²); x: shape (2,) -> y: shape (2,)."""
+    """y(x) = (x₁, x₂²); x: shape (2,) -> y: shape (2,)."""
     x = check_array("x", x, (2,))
     return jnp.stack([x[0], x[1] ** 2])
 
 
 def toy_loss_y(y):
-    """L(y) = y0² + y1²; y: shape (2,) -> scalar."""
+    """L(y) = y₁² + y₂²; y: shape (2,) -> scalar."""
     y = check_array("y", y, (2,))
     return jnp.sum(y**2)
 
@@ -39,9 +39,9 @@ def toy_loss_x(x):
 
 
 def toy_inverse(y):
-    """Analytic inverse y⁻¹(y) = (y0, √y1) on the branch x1 ≥ 0; y: shape (2,).
+    """Analytic inverse y⁻¹(y) = (y₁, √y₂) on the branch x₂ ≥ 0; y: shape (2,).
 
-    Raises ValueError outside its domain (y1 < 0), where √y1 would be NaN.
+    Raises ValueError outside its domain (y₂ < 0), where √y₂ would be NaN.
     """
     check_shape("y", y, (2,))
     check_finite("y", y)

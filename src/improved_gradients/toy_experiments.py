@@ -25,8 +25,8 @@ def draw_three_spaces(ax):
     ax.set_xlim(0, 12)
     ax.set_ylim(0, 6.4)
     ax.axis("off")
-    for left, title, text in [(0.4, "x space", "x = (x₀, x₁)\nwhat we optimise"),
-                              (4.6, "y space", "y = (x₀, x₁²)\nthe physical state"),
+    for left, title, text in [(0.4, "x space", "x = (x₁, x₂)\nwhat we optimise"),
+                              (4.6, "y space", "y = (x₁, x₂²)\nthe physical state"),
                               (8.8, "loss", "L = y₀² + y₁²\none number")]:
         diagram_box(ax, left, 2.6, 2.8, 1.9, text, title=title)
 
@@ -95,7 +95,7 @@ def discussion_summary():
     runs = run_methods()
     distance = {method: float(jnp.linalg.norm(xs[-1])) for method, xs in runs.items()}
     verdict = "yes" if min(distance, key=distance.get) == "Inverse simulator" else "no"
-    return [{"experiment": "toy y = (x₀, x₁²)", "method": method,
+    return [{"experiment": "toy y = (x₁, x₂²)", "method": method,
              "metric": f"distance to the solution after {LONG_STEPS} steps", "value": value,
              "claim": "the inverse simulator's update beats GD and Newton",
              "reproduced": verdict, "note": f"η = {STEP_SIZES[method]:.3g}"}
