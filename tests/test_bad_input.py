@@ -1446,6 +1446,7 @@ HELPER_CASES = [
     (_checks.check_mapping, ("arg", {"a": 1}), {"keys": ("b",)}),
     (_checks.check_mapping, ("arg", {"a": {}}), {"entry_keys": ("b",)}),
     (_checks.check_records, ("arg", [{"a": 1}], ("b",))),
+    (_checks.check_progress_bar, ("arg", 3)),
     (_checks.check_axes, ("arg", "abc")),
     (_checks.check_axes, ("arg", [AX], 2)),
     (_checks.check_optional, (_checks.check_positive, "arg", -1.0)),

@@ -238,12 +238,7 @@ def check_mapping(name, value, *, keys=(), entry_keys=(), min_size=1):
                          f"{', '.join(map(repr, keys))})")
     if entry_keys:
         for label, entry in value.items():
-            if not isinstance(entry, dict):
-                raise ValueError(f"{name}[{label!r}] must be a dict, got {_describe(entry)}")
-            missing = [key for key in entry_keys if key not in entry]
-            if missing:
-                raise ValueError(f"{name}[{label!r}] lacks {', '.join(map(repr, missing))} "
-                                 f"(each entry must hold {', '.join(map(repr, entry_keys))})")
+            _check_entry_keys(f"{name}[{label!r}]", entry, entry_keys)
     return value
 
 
@@ -252,13 +247,26 @@ def check_records(name, value, keys, *, min_size=1):
     ``keys``. Returns it as a list."""
     items = check_sequence(name, value, min_size=min_size)
     for k, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ValueError(f"{name}[{k}] must be a dict, got {_describe(item)}")
-        missing = [key for key in keys if key not in item]
-        if missing:
-            raise ValueError(f"{name}[{k}] lacks {', '.join(map(repr, missing))} (each entry "
-                             f"must hold {', '.join(map(repr, keys))})")
+        _check_entry_keys(f"{name}[{k}]", item, keys)
     return items
+
+
+def _check_entry_keys(label, entry, keys):
+    """One entry of a mapping or list of records: a dict holding ``keys``."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{label} must be a dict, got {_describe(entry)}")
+    missing = [key for key in keys if key not in entry]
+    if missing:
+        raise ValueError(f"{label} lacks {', '.join(map(repr, missing))} (each entry must "
+                         f"hold {', '.join(map(repr, keys))})")
+
+
+def check_progress_bar(name, value):
+    """None or a progress bar (an object with ``update(n)``, e.g. tqdm)."""
+    if value is not None and not callable(getattr(value, "update", None)):
+        raise ValueError(f"{name} must be None or a progress bar with update(n) (tqdm), "
+                         f"got {value!r}")
+    return value
 
 
 def check_axes(name, value, count=None):

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import reference
+from ._checks import check_progress_bar
 from ._checks import (check_array, check_callable, check_choice, check_int, check_mapping,
                       check_number, check_optional, check_positive, check_positive_int,
                       check_sequence, int_in_range, positive_float, positive_int,
@@ -143,13 +144,6 @@ def check_validation_set(x_val):
     return x_val
 
 
-def _check_progress(progress):
-    """None or a progress bar (an object with ``update(n)``, e.g. tqdm)."""
-    if progress is not None and not callable(getattr(progress, "update", None)):
-        raise ValueError(f"progress must be None or a progress bar with update(n) (tqdm), "
-                         f"got {progress!r}")
-    return progress
-
 
 def run_methods(names=tuple(RUNS), *, steps=BOOK_STEPS, batch_size=BOOK_BATCH,
                 log_every=BOOK_LOG_EVERY, x_val=None, progress=None, batches=None):
@@ -163,7 +157,7 @@ def run_methods(names=tuple(RUNS), *, steps=BOOK_STEPS, batch_size=BOOK_BATCH,
     if steps % log_every:
         raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every})")
     x_val = validation_set() if x_val is None else check_validation_set(x_val)
-    _check_progress(progress)
+    check_progress_bar("progress", progress)
     check_optional(check_callable, "batches", batches)
     params = initial_network()
     batches = batch_sequence(batch_size) if batches is None else batches

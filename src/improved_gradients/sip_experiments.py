@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
+from ._checks import check_progress_bar
 from ._checks import (check_array, check_axes, check_choice, check_key, check_mapping,
                       check_number, check_optional, check_positive, check_positive_int,
                       check_records, check_seed, check_sequence, check_text, float_in_range,
@@ -341,13 +342,6 @@ def _check_budget(name, budget):
     return budget
 
 
-def _check_progress(progress):
-    """None or a progress bar with ``update(n)`` (tqdm)."""
-    if progress is not None and not callable(getattr(progress, "update", None)):
-        raise ValueError(f"progress must be None or a progress bar with update(n) (tqdm), "
-                         f"got {progress!r}")
-    return progress
-
 
 def _check_outcomes(name, result):
     """What ``outcomes`` returns: {"budget", "curves": {ξ: {method: value}}, "xi_sweep",
@@ -369,7 +363,7 @@ def run_methods(steps=BOOK_STEPS, log_every=BOOK_LOG_EVERY, methods=SIN_METHODS,
     methods = [check_choice("methods", method, SIN_METHODS)
                for method in check_sequence("methods", methods)]
     log_every = check_positive_int("log_every", log_every)
-    _check_progress(progress)
+    check_progress_bar("progress", progress)
     if isinstance(steps, dict):
         missing = [method for method in methods if method not in steps]
         if missing:
@@ -523,7 +517,7 @@ def run_page(book_steps=BOOK_STEPS, factor=EMULATED_FACTOR, log_every=BOOK_LOG_E
     runs, "budgets": page_budgets(...), "log_every": log_every}.
     """
     budgets = page_budgets(book_steps, factor, log_every)
-    _check_progress(progress)
+    check_progress_bar("progress", progress)
     longest = {m: max(budgets["book"][m], budgets["emulated"][m]) for m in ("SIP", "Adam")}
     steps = {**longest, **{m: budgets["book"][m] for m in WEAK_METHODS}}
     runs = {"all": run_methods(steps, log_every, progress=progress), "budgets": budgets,
