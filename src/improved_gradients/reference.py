@@ -17,8 +17,9 @@ checked; a page states which of its numbers are unstable across machines, and as
 only what holds for all of them.
 
 The spread behind each tolerance is measured by ``make spread`` over the configurations
-of ``machine.SPREAD_CONFIGURATIONS``: the pins on the measuring CPU, four few-ulp
-perturbations of the initial parameters and the test build's configuration. Such a
+of ``machine.SPREAD_CONFIGURATIONS`` (four few-ulp perturbations of the initial
+parameters, another instruction set and the test build's configuration), together with
+the pins' own values that ``make notebooks`` records on the measuring CPU. Such a
 perturbation moves a chaotic training outcome about as much as another CPU does; a spread
 over instruction sets on one CPU does not (``machine``). Where a page runs several seeds,
 it passes the per-seed values too, and their spread is stored and shown beside the
