@@ -16,7 +16,6 @@ from improved_gradients.physics import (
     heat_log_kernel,
     heat_loss_kernel,
     heat_physics,
-    heat_physics_kernel,
     heat_rectangles,
     radial_power_spectrum,
 )

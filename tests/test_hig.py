@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from improved_gradients import hig_experiments, physics, training
+from improved_gradients import hig_experiments, physics
 from improved_gradients.__main__ import main
 from improved_gradients.models import init_mlp_glorot, mlp_apply
 from improved_gradients.updates import batch_jacobian, svd_power_update

@@ -23,7 +23,6 @@ from improved_gradients.physics import (
     x_distance,
 )
 from improved_gradients.sip_experiments import (
-    SIN_METHODS,
     run_sin_sweep,
     sin_optimizer,
     sin_targets,

@@ -3,7 +3,6 @@ invariances of the update rules, the step counts and the path average."""
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

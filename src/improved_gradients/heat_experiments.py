@@ -21,7 +21,7 @@ from ._checks import (check_array, check_callable, check_choice, check_int, chec
                       check_sequence, int_in_range, positive_float, positive_int,
                       writable_directory)
 from .errors import TrainingDiverged
-from .models import parameter_count, unet_init
+from .models import unet_init
 from .physics import (
     HEAT_GRID,
     HEAT_NU_T,
@@ -36,7 +36,6 @@ from .physics import (
 from .plotting import method_color, use_book_style
 from .training import (HEAT_DIRECTIONS, HEAT_LOOPS, heat_direction_index, heat_step_program,
                        train_heat)
-from .updates import HEAT_INVERSES, HEAT_TIKHONOV_ALPHA
 
 PAGE = "sip-heat"
 
