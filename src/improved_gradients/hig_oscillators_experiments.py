@@ -103,6 +103,8 @@ PAGE_STEPS = {
 }
 # The paper trained every method for 3600 s of measured time (on a GPU).
 PAPER_SECONDS = 3600.0
+# The command's runs end at their time budget, not at a step count (this cap is never reached).
+RECORD_MAX_STEPS = 2**31 - 1
 SPECTRUM_BATCH = 128
 
 
@@ -608,7 +610,8 @@ def reproduce(args):
                 bar.set_postfix(method=name, seed=seed)
                 try:
                     run = run_method(args.setting, name, seed=seed, steps=CHUNK[name],
-                                     time_budget=args.seconds, progress=progress)
+                                     time_budget=args.seconds, max_steps=RECORD_MAX_STEPS,
+                                     progress=progress)
                     runs[name].append({**run, "seed": np.array(seed)})
                 except TrainingDiverged as error:  # a diverged run is a result, not a crash
                     tqdm.write(str(error))
