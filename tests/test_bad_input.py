@@ -40,12 +40,16 @@ import argparse
 import dataclasses
 import importlib
 import inspect
+import json
 import math
+import os
 import pathlib
 import pkgutil
 import re
+import tempfile
 import types
 from typing import Callable
+from unittest import mock
 
 import matplotlib
 
@@ -65,11 +69,15 @@ from improved_gradients import __main__ as cli  # noqa: E402
 from improved_gradients import (_checks, heat_experiments, hig_experiments,  # noqa: E402
                                 hig_oscillators_experiments, physics, sip_experiments,
                                 theory_experiments, toy_experiments, training, updates)
+from improved_gradients import claims, common, reference  # noqa: E402
+from improved_gradients.heat_experiments import record as heat_record  # noqa: E402
+from improved_gradients.hig_oscillators_experiments import record as osc_record  # noqa: E402
 from improved_gradients.errors import TrainingDiverged  # noqa: E402
 from improved_gradients.models import init_mlp_glorot  # noqa: E402
 
 # Every module of the package, found on disk: a new module is in the table's scope at once.
-MODULES = tuple(info.name for info in pkgutil.iter_modules(improved_gradients.__path__))
+MODULES = tuple(info.name.removeprefix("improved_gradients.") for info in
+                pkgutil.walk_packages(improved_gradients.__path__, "improved_gradients."))
 
 
 def resolve(qualified):
@@ -192,7 +200,7 @@ def hig_net(params, x):
 
 HIG_PARAMS = [(np.ones((1, 3)) * 0.2, np.zeros(3)), (np.ones((3, 2)) * 0.3, np.zeros(2))]
 FAKE_RUN = {"step": np.array([0, 10, 20]), "val_loss": np.array([1.0, 0.5, 0.25]),
-            "theta": np.zeros(3)}
+            "params": np.zeros(3)}
 
 
 # Axes to draw on (not registered with pyplot: the table opens no windows); a row that
@@ -234,7 +242,7 @@ THETA_LIN = np.asarray(hig_oscillators_experiments.initial_theta("linear", 0))
 STATE0 = (0.1, 0.2, 0.3, 0.4)
 OSC_RUN = {"step": np.array([0, 2]), "time": np.array([0.0, 0.1]),
            "test_loss": np.array([1.0, 0.5]), "train_loss": np.array([0.7, 0.6]),
-           "theta": THETA_LIN}
+           "params": THETA_LIN}
 OSC_RUNS = {"HIG": [OSC_RUN]}
 OSC_BATCH = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.2, 0.3]])
 
@@ -253,12 +261,12 @@ CONTROL_X = np.random.default_rng(0).uniform(size=(4, 2)).astype(np.float32)
 CONTROL_DATA = (CONTROL_X, CONTROL_X, CONTROL_X, CONTROL_X)
 
 
-def chunk_program(theta, opt, key, first_bad, step, hyper):
+def chunk_program(state, inputs):
     """A stand-in for a compiled chunk of run_chunks: two steps, no divergence."""
-    return theta + 1.0, opt, key, first_bad, step + 2, theta.sum()
+    return state._replace(params=state.params + 1.0, count=state.count + 2), state.params.sum()
 
 
-CHUNK_STATE = (jnp.zeros(3), None, None, jnp.int32(-1), jnp.int32(0))
+CHUNK_STATE = training.LoopState(jnp.zeros(3), None, None, jnp.int32(-1), jnp.int32(0))
 
 HIG_RUN = {"step": np.array([0, 10]), "time": np.array([0.0, 0.1]),
            "val_loss": np.array([1.0, 0.5]), "act_mean": np.array([0.0, 0.1]),
@@ -292,16 +300,18 @@ SIP_RECORD = {"settings": SIP_SETTINGS, "log_every": 100,
                  for k, m in enumerate(SIN_METHODS)}}
 SIP_ABLATION = {"steps": np.array([100, 200]), "l1": {"val_x_dist": np.full((2, 2), 0.1)},
                 "l2": {"val_x_dist": np.full((2, 2), 0.2)}}
+SIP_STORED = {q: {"value": 0.5} for q in
+              [f"book_xi{xi:g}_{m}" for xi in (1, 32) for m in SIN_METHODS] + ["book_adam_rotation"]}
 SIP_CONVERGENCE = sip_experiments.adam_convergence(SIP_RECORD, {"SIP": 1000, "Adam": 1000})
 LANDSCAPE = (np.linspace(-1.0, 1.0, 5), np.linspace(-0.5, 0.5, 4), np.ones((4, 5)))
 
 # The discussion page: a fake experiments module (the hig-toy page's stored costs).
 FAKE_PAGE = types.ModuleType("fake_experiments")
 FAKE_PAGE.PAGE = "hig-toy"
-SUMMARY_ROW = {"experiment": "toy", "method": "HIG", "metric": "loss", "value": 0.1,
-               "claim": "HIG wins", "reproduced": "yes", "note": ""}
+SUMMARY_ROW = {"experiment": "toy", "method": "HIG", "metric": "loss", "value": 0.1, "note": ""}
 FAKE_PAGE.discussion_summary = lambda: [dict(SUMMARY_ROW)]
 FAKE_PAGE.measure_cost_per_update = lambda repeats=3: {"Adam": 1.0}
+FAKE_PAGE.evidence = lambda: {"book": {"ratio": 4.0}}
 TIMINGS = [{"rows": 4, "params": 8, "svd": 1e-4, "adam": 1e-5},
            {"rows": 8, "params": 8, "svd": 4e-4, "adam": 1e-5}]
 
@@ -311,10 +321,104 @@ def discussion_tables():
 
     checked = discussion.check_row(SUMMARY_ROW, "p")
     table = discussion.experiment_table([checked], {"p": {"Adam": 1.0, "HIG": 2.0}})
-    return checked, table, discussion.claims(table)
+    claim_rows = [{"page": "p", "claim": "HIG wins", "source": "10×", "value": "4",
+                   "budget": "book", "verdict": "partly", "label": "partly", "short": None}]
+    return checked, table, claim_rows
 
 
 CHECKED_ROW, TABLE, CLAIMS = discussion_tables()
+
+# Files the valid calls write (provenance, figures, records) go to a scratch directory,
+# removed when the process ends; never to the package's data or references.
+SCRATCH = tempfile.TemporaryDirectory(prefix="test-bad-input-")
+SCRATCH_DIR = pathlib.Path(SCRATCH.name)
+
+# The claims registry: the toy page's one claim, judged on made-up distances.
+TOY_CLAIM = toy_experiments.CLAIM.name
+TOY_EVIDENCE = {"distance": {"GD": 0.5, "Newton": 0.1, "Inverse simulator": 0.01}}
+TOY_JUDGED = claims.judge_page(toy_experiments.PAGE, {"book: 3 steps": TOY_EVIDENCE})
+TOY_STORED = claims.to_stored(TOY_JUDGED)
+TOY_RUNS = {"GD": np.array([[3.0, 3.0], [1.0, 1.0]]), "Inverse simulator": np.array([[3.0, 3.0], [0.1, 0.1]])}
+
+
+def fresh_subparsers():
+    return argparse.ArgumentParser().add_subparsers()
+
+
+def add_record_command(subparsers, **kwargs):
+    """common.add_record_command on a fresh sub-command group (as add_reproduce_command)."""
+    subparsers = fresh_subparsers() if subparsers is fresh_subparsers else subparsers
+    return common.add_record_command(subparsers, **kwargs)
+
+
+def add_reproduce_command(subparsers, **kwargs):
+    """common.add_reproduce_command on a fresh sub-command group for the valid call (a
+    group takes each name once)."""
+    subparsers = fresh_subparsers() if subparsers is fresh_subparsers else subparsers
+    return common.add_reproduce_command(subparsers, **kwargs)
+
+
+def record_verdicts(**kwargs):
+    """reference.record_verdicts in "check" mode: the table never writes references."""
+    with mock.patch.dict(os.environ, {reference.MODE_VARIABLE: "check"}):
+        return reference.record_verdicts(**kwargs)
+
+
+def is_infinite(result):
+    assert result == math.inf
+
+
+# The long-budget records of the heat and oscillator pages (package data), as loaded and
+# as stored, and the stored references of their pages.
+HEAT_RECORD = heat_record.load_record()
+HEAT_RECORD_STORED = json.loads(heat_record.RECORD_PATH.read_text())
+HEAT_VALUES = {name: entry["value"] for name, entry in
+               reference.load_references(heat_experiments.PAGE)["quantities"].items()}
+HEAT_HIGH = heat_experiments.claims.HIGH_FREQUENCY
+OSC_RECORDS = {s: osc_record.load_record(s) for s in osc_record.SETTINGS}
+OSC_RECORD = OSC_RECORDS["linear"]
+OSC_RECORD_STORED = json.loads(osc_record.RECORD_PATHS["linear"].read_text())
+OSC_VALUES = {name: entry["value"] for name, entry in
+              reference.load_references(hig_oscillators_experiments.PAGE)["quantities"].items()}
+OSC_CURVE_RUN = osc_record.completed_runs(OSC_RECORD, "HIG")[0]
+OSC_PAGE_RUNS = {"HIG": [{"step": np.array([0, OSC_CURVE_RUN["page_prefix"]["step"]]),
+                          "test_loss": np.array([1.0, OSC_CURVE_RUN["page_prefix"]["test_loss"]])}]}
+
+
+def without(mapping, key):
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def fake_heat_output(name, batch):
+    """A sip-heat-reproduce output folder of one SIP run on GRID8 (the record's input)."""
+    folder = SCRATCH_DIR / name
+    folder.mkdir()
+    (folder / "heat_results.json").write_text(json.dumps({"batch": batch, "steps": {"SIP": 1},
+                                                          "val_size": 1}))
+    run = heat_run(1.0)
+    np.savez(folder / "heat_results.npz", x_val=GRID8,
+             **{f"SIP/{k}": run[k] for k in ("step", "time", "x_l1", "x_l2", "y_l2", "x_val_pred")})
+    (folder / "provenance.json").write_text("{}")
+    return str(folder)
+
+
+def fake_oscillator_output(name, seconds):
+    """A hig-oscillators-reproduce output folder (linear chain): one HIG run, one Adam run
+    that diverged."""
+    folder = SCRATCH_DIR / name
+    folder.mkdir()
+    (folder / "linear_results.json").write_text(json.dumps(
+        {"setting": "linear", "seconds_per_method": seconds, "methods": {"HIG": {"seeds": [0]}},
+         "diverged": {"Adam": [{"seed": 0, "error": "Adam: not finite at step 3"}]}}))
+    np.savez(folder / "linear_results.npz",
+             **{f"HIG/seed0/{k}": OSC_RUN[k] for k in ("step", "time", "test_loss")})
+    (folder / "provenance.json").write_text("{}")
+    return str(folder)
+
+
+HEAT_OUTPUTS = [fake_heat_output("heat-batch2", 2), fake_heat_output("heat-batch4", 4)]
+OSC_OUTPUTS = [fake_oscillator_output("osc-1s", 1.0), fake_oscillator_output("osc-2s", 2.0)]
+OSC_SETTINGS = {"HIG": {"method": "svd"}, "Adam": {"method": "adam"}}
 
 ROWS = [
     # physics: the forward problems
@@ -432,18 +536,18 @@ ROWS = [
     Row("training.optax_trajectory",
         {"optimizer": optax.sgd(1e30), "loss_x": physics.toy_loss_x, "x0": X2, "steps": 5},
         {"steps": [("a learning rate that diverges", 5, "not finite")]}, run_valid=False),
-    Row("sip_experiments.sin_optimizer", {"method": "SGD", "xi": 2.0},
+    Row("sip_experiments.sweep.sin_optimizer", {"method": "SGD", "xi": 2.0},
         {"method": ["type", "name"], "xi": ["type", "nan", "inf", "negative", "zero"]}),
-    Row("sip_experiments.sin_targets", {"key": KEY, "batch_size": 4},
+    Row("sip_experiments.sweep.sin_targets", {"key": KEY, "batch_size": 4},
         {"key": ["type", ("a seed instead of a key", 0)], "batch_size": COUNT + ["type"]}),
-    Row("sip_experiments.sin_batch_loss",
+    Row("sip_experiments.sweep.sin_batch_loss",
         {"method": "SIP", "params": MLP, "y_target": SIN_Y, "xi": 2.0, "phi_deg": 15.0,
          "proxy": "l1"},
         {"method": ["type", "name"], "params": ["type", "empty"],
          "y_target": ["type", "shape", "nan", "inf", "empty"], "xi": ["nan", "zero", "negative"],
          "phi_deg": ["nan"], "proxy": ["type", "name"]}),
-    Row("sip_experiments.sin_initial_state", {"seed": 0}, {"seed": SEED}),
-    Row("sip_experiments.run_sin_sweep",
+    Row("sip_experiments.sweep.sin_initial_state", {"seed": 0}, {"seed": SEED}),
+    Row("sip_experiments.sweep.run_sin_sweep",
         {"method": "Adam", "xis": [1.0, 2.0], "phis": [0.0, 15.0], "steps": 10, "log_every": 5,
          "proxy": "l1", "seed": 0, "batch_size": 8},
         {"method": ["type", "name"],
@@ -453,12 +557,12 @@ ROWS = [
          "log_every": COUNT + [("not a divisor of steps", 3, "multiple of log_every")],
          "proxy": ["type", "name"], "seed": SEED, "batch_size": COUNT},
         run_valid=False),
-    Row("sip_experiments.sin_sweep_program",
+    Row("sip_experiments.sweep.sin_sweep_program",
         {"method": "SIP", "xis": [1.0], "phis": [0.0], "steps": 10, "log_every": 10},
         {"method": ["name"], "xis": ["nan", "empty"], "phis": ["nan"], "steps": COUNT,
          "log_every": ["zero", ("not a divisor of steps", 4, "multiple of log_every")]},
         run_valid=False),
-    Row("sip_experiments.sin_step_timer", {"method": "Adam", "xi": 2.0, "phi_deg": 0.0, "steps": 10},
+    Row("sip_experiments.sweep.sin_step_timer", {"method": "Adam", "xi": 2.0, "phi_deg": 0.0, "steps": 10},
         {"method": ["type", "name"], "xi": ["type", "nan", "inf", "zero", "negative"],
          "phi_deg": ["nan", "inf"], "steps": COUNT},
         run_valid=False),
@@ -515,14 +619,14 @@ ROWS = [
     Row("machine.command_prefix", {"name": "one-core"},
         {"name": ["type", "name"]}, names={"name": "configuration"}),
     # sip_experiments (what its callees validate; see EXEMPT for its own gaps)
-    Row("sip_experiments.exact_solutions", {"y_target": (0.3, -0.5), "xi": 1.0, "phi_deg": 15.0},
+    Row("sip_experiments.figures.exact_solutions", {"y_target": (0.3, -0.5), "xi": 1.0, "phi_deg": 15.0},
         {"y_target": ["shape", "nan", ("outside [-1, 1]", (1.5, 0.0))],
          "xi": ["nan", "zero", "negative"], "phi_deg": ["nan", "inf"]}),
-    Row("sip_experiments.measure_step_times",
+    Row("sip_experiments.runs.measure_step_times",
         {"methods": ("Adam",), "steps": 10, "repeats": 1, "xi": 2.0, "phi_deg": 0.0},
         {"methods": [("an unknown method", ("Newton",), "method")], "steps": ["zero", "negative"],
          "repeats": COUNT, "xi": ["nan", "zero"], "phi_deg": ["nan"]}, run_valid=False),
-    Row("sip_experiments.sweep_values", {"results": {}, "sweep": "xi_sweep"},
+    Row("sip_experiments.runs.sweep_values", {"results": {}, "sweep": "xi_sweep"},
         {"sweep": ["type", "name"]}, run_valid=False),
     # hig_experiments
     Row("hig_experiments.run_method", {"name": "HIG", "lam": 0.01, "steps": 100},
@@ -532,7 +636,7 @@ ROWS = [
     Row("hig_experiments.run_comparison", {"lam": 0.01, "time_budget": 1.0},
         {"lam": POSITIVE, "time_budget": ["zero", "negative", "nan"]}, run_valid=False),
     Row("hig_experiments.value_at_step", {"run": FAKE_RUN, "key": "val_loss", "step": 10},
-        {"run": ["type", "empty"], "key": ["type", "name", ("theta (not logged)", "theta")],
+        {"run": ["type", "empty"], "key": ["type", "name", ("params (not logged)", "params")],
          "step": ["type", "negative", "fraction", ("a step that was not logged", 15, "not logged")]}),
     Row("hig_experiments.run_seeds", {"comparisons": {}, "seeds": (0, 1)},
         {"comparisons": ["type", "empty"], "seeds": ["type", "empty", ("a negative seed", (0, -1))]},
@@ -553,22 +657,22 @@ ROWS = [
     Row("hig_experiments.run_clamp_comparison", {"lam": 0.01, "taus": (1e-3,), "steps": 100},
         {"lam": ["negative"], "taus": ["type", "empty", ("NaN", (math.nan,))], "steps": COUNT},
         run_valid=False),
-    Row("hig_experiments.measure_step_time", {"name": "HIG", "steps": 10, "repeats": 1, "lam": 0.01},
+    Row("hig_experiments.timings.measure_step_time", {"name": "HIG", "steps": 10, "repeats": 1, "lam": 0.01},
         {"name": ["type", "name"], "steps": COUNT, "repeats": COUNT, "lam": POSITIVE},
         run_valid=False),
-    Row("hig_experiments.measure_method_times", {"steps": 10, "repeats": 1},
+    Row("hig_experiments.timings.measure_method_times", {"steps": 10, "repeats": 1},
         {"steps": COUNT, "repeats": COUNT}, run_valid=False),
-    Row("hig_experiments.measure_decomposition_times", {"rows": 8, "cols": 4, "steps": 3, "repeats": 1},
+    Row("hig_experiments.timings.measure_decomposition_times", {"rows": 8, "cols": 4, "steps": 3, "repeats": 1},
         {"rows": COUNT, "cols": COUNT + [("more columns than rows", 9, "cols")], "steps": COUNT,
          "repeats": COUNT}),
-    Row("hig_experiments.svd_cost_model", {"batch_size": 128, "hidden": 7},
+    Row("hig_experiments.timings.svd_cost_model", {"batch_size": 128, "hidden": 7},
         {"batch_size": COUNT + ["type"], "hidden": COUNT + ["type"]}),
-    Row("hig_experiments.measure_hig_growth",
+    Row("hig_experiments.timings.measure_hig_growth",
         {"batch_sizes": [16], "widths": [7], "steps": 10, "repeats": 1},
         {"batch_sizes": ["type", "empty", ("a zero size", [0])],
          "widths": ["type", "empty", ("a negative width", [-7])], "steps": ["zero"],
          "repeats": ["zero"]}, run_valid=False),
-    Row("hig_experiments.growth_table", {"rows": [(16, 30, 1e-4, 100), (32, 30, 2e-4, 200)],
+    Row("hig_experiments.timings.growth_table", {"rows": [(16, 30, 1e-4, 100), (32, 30, 2e-4, 200)],
                                          "size_name": "B"},
         {"rows": ["type", "empty", ("zero seconds", [(16, 30, 0.0, 100)])]}),
     # physics: the crux (scale-invariance), the oscillators, the heat equation
@@ -589,21 +693,21 @@ ROWS = [
     Row("physics.oscillator_data", {"seed": 0, "n_train": 4, "n_test": 2,
                                     "system": physics.OscillatorSystem(steps=6, dt=0.5)},
         {"seed": SEED, "n_train": COUNT, "n_test": COUNT, "system": ["type"]}),
-    Row("physics.check_heat_grid", {"name": "x", "value": GRID8},
+    Row("physics.heat.check_heat_grid", {"name": "x", "value": GRID8},
         {"name": ["type", ("empty", "")],
          "value": ["type", "nan", "inf", ("one row", np.zeros(8), "x"),
                    ("non-square grids", np.zeros((1, 8, 4)), "x")]},
         names={"value": "x"}),
-    Row("physics.heat_physics", {"x": GRID8, "nu_t": 8.0},
+    Row("physics.heat.heat_physics", {"x": GRID8, "nu_t": 8.0},
         {"x": ["type", "nan", "inf", ("one row", np.zeros(8)), ("non-square", np.zeros((8, 4)))],
          "nu_t": POSITIVE}),
-    Row("physics.heat_loss", {"x": GRID8, "y_target": GRID8, "nu_t": 8.0},
+    Row("physics.heat.heat_loss", {"x": GRID8, "y_target": GRID8, "nu_t": 8.0},
         {"x": ["type", "nan"], "y_target": ["type", "nan", ("another batch", np.zeros((2, 8, 8)))],
          "nu_t": POSITIVE}),
-    Row("physics.heat_damping", {"n": 8, "nu_t": 8.0}, {"n": COUNT, "nu_t": POSITIVE}),
-    Row("physics.radial_power_spectrum", {"e": GRID8},
+    Row("physics.heat.heat_damping", {"n": 8, "nu_t": 8.0}, {"n": COUNT, "nu_t": POSITIVE}),
+    Row("physics.heat.radial_power_spectrum", {"e": GRID8},
         {"e": ["type", "nan", "inf", ("one row", np.zeros(8))]}),
-    Row("physics.heat_rectangles",
+    Row("physics.heat.heat_rectangles",
         {"seed": 0, "batch_size": 1, "n": 8, "count_range": (4, 10), "max_half_size": 2.0},
         {"seed": [("negative", -1), ("a fraction", 0.5), ("a string", "abc"), ("None", None)],
          "batch_size": COUNT, "n": COUNT + [("fewer than 8 cells", 4, "at least 8")],
@@ -611,8 +715,11 @@ ROWS = [
                          ("letters", "ab")],
          "max_half_size": POSITIVE + [("beyond half the grid", 40.0)]}),
     # updates: the heat equation's inverse step
-    Row("updates.heat_inverse_step", {"residual": GRID8[0], "nu_t": 8.0, "inverse": "bayes"},
-        {"residual": ["type", "nan", "inf", ("one row", np.zeros(8))], "nu_t": POSITIVE,
+    Row("updates.heat_inverse_step",
+        {"residual": GRID8[0], "log_kernel": physics.heat_log_kernel(8, 8.0), "inverse": "bayes"},
+        {"residual": ["type", "nan", "inf", ("one row", np.zeros(8))],
+         "log_kernel": ["type", "nan", ("negative exponents", -physics.heat_log_kernel(8, 8.0)),
+                        ("another grid", physics.heat_log_kernel(4, 8.0), "residual")],
          "inverse": ["type", "name"]}),
     # models (the U-Net; its parameters are not built here: the bad values fail first)
     Row("models.unet_init", {"seed": 0, "n": 16, "levels": 4, "filters": 16, "padding": "SAME"},
@@ -622,18 +729,40 @@ ROWS = [
         run_valid=False),
     # training: the generic loops of the hig-oscillators and sip-heat pages
     Row("training.run_chunks",
-        {"chunk": chunk_program, "state": CHUNK_STATE, "hyper": {}, "chunk_steps": 2, "steps": 4,
+        {"chunk": chunk_program, "state": CHUNK_STATE, "inputs": {}, "chunk_steps": 2, "steps": 4,
          "time_budget": None, "max_steps": None, "label": "toy"},
-        {"chunk": ["type"], "state": ["type", ("too short", (jnp.zeros(3),))],
+        {"chunk": ["type"], "state": ["type", ("a plain tuple", tuple(CHUNK_STATE))],
          "chunk_steps": COUNT, "steps": COUNT + [("not a multiple of chunk_steps", 3, "multiple")],
          "time_budget": [("zero", 0.0), ("NaN", math.nan), ("a string", "abc")],
          "label": [("a number", 3)]},
         call=lambda **kw: list(training.run_chunks(**kw))),
     Row("training.run_chunks",
-        {"chunk": chunk_program, "state": CHUNK_STATE, "hyper": {}, "chunk_steps": 2, "steps": 2,
+        {"chunk": chunk_program, "state": CHUNK_STATE, "inputs": {}, "chunk_steps": 2, "steps": 2,
          "time_budget": 1.0, "max_steps": 4, "label": "toy"},
         {"max_steps": [("missing with a time budget", None), ("zero", 0)]},
         call=lambda **kw: list(training.run_chunks(**kw))),
+    Row("training.initial_state", {"params": np.zeros(3, np.float32), "opt_state": None, "seed": 0},
+        {"params": ["type", "nan", "inf", "empty", "rank"], "seed": SEED}),
+    Row("training.sampled_chunk", {"update": chunk_program, "metrics": chunk_program,
+                                   "batch_size": 2, "chunk_steps": 2},
+        {"update": ["type"], "metrics": ["type"], "batch_size": COUNT, "chunk_steps": COUNT}),
+    Row("training.compile_chunk", {"chunk": chunk_program, "state": CHUNK_STATE, "inputs": {}},
+        {"chunk": ["type"], "state": ["type", ("a plain tuple", tuple(CHUNK_STATE))]},
+        run_valid=False),
+    Row("training.check_budget",
+        {"steps": 4, "chunk_steps": 2, "time_budget": 1.0, "max_steps": 8,
+         "chunk_name": "log_every", "max_factor": 10},
+        {"steps": COUNT + [("not a multiple of the chunk", 3, "multiple of log_every")],
+         "chunk_steps": COUNT, "time_budget": [("zero", 0.0), ("NaN", math.nan)],
+         "max_steps": [("zero", 0)]},
+        names={"chunk_steps": "log_every"}),
+    Row("training.train_chunks",
+        {"chunk": lambda state, inputs: (chunk_program(state, inputs)[0],
+                                         {"loss": state.params.sum()}),
+         "state": CHUNK_STATE, "inputs": {}, "metrics0": {"loss": 0.0},
+         "chunk_steps": 2, "steps": 4, "progress": None},
+        {"chunk": ["type"], "state": ["type"], "metrics0": ["type", "empty"],
+         "chunk_steps": COUNT, "steps": COUNT, "progress": [("a number", 3)]}),
     Row("training.control_template", {"params": CONTROL_PARAMS},
         {"params": ["type", "empty", ("integer parameters", [(np.ones((2, 3), int), np.zeros(3, int))])]}),
     Row("training.control_test_loss",
@@ -664,7 +793,7 @@ ROWS = [
          "data": CONTROL_DATA, "method": "adam", "steps": 2, "chunk_steps": 1, "batch_size": 2,
          "lr": 1e-3},
         {"lr": POSITIVE}, run_valid=False),
-    Row("training.heat_optimizer", {"method": "SIP", "batch_size": 8},
+    Row("heat_experiments.heat_optimizer", {"method": "SIP", "batch_size": 8},
         {"method": ["type", "name"], "batch_size": COUNT}),
     Row("training.heat_direction_index", {"method": "SIP", "inverse": "bayes"},
         {"method": ["type", "name"], "inverse": ["type", "name"]}),
@@ -672,8 +801,8 @@ ROWS = [
         {"method": "SIP", "params": {"unused": np.zeros(1)}, "batches": heat_batches,
          "x_val": physics.heat_rectangles(1, 1, n=16, max_half_size=4.0), "steps": 2,
          "log_every": 1, "nu_t": 8.0, "inverse": "bayes", "chunk": 1, "loop": "jit",
-         "progress": None},
-        {"method": ["type", "name"], "steps": COUNT,
+         "progress": None, "optimizer": heat_experiments.heat_optimizer("SIP", 1)},
+        {"method": ["type", "name"], "steps": COUNT, "optimizer": ["type"],
          "log_every": COUNT + [("not a divisor of steps", 3, "multiple of log_every")],
          "chunk": COUNT, "nu_t": POSITIVE, "inverse": ["type", "name"], "loop": ["type", "name"],
          "batches": ["type", ("a non-finite batch", lambda step: np.full((2, 16, 16), np.nan),
@@ -706,6 +835,12 @@ ROWS = [
     Row("plotting.plot_trajectory",
         {"ax": new_ax(), "points": [[0.0, 0.0], [1.0, 1.0]], "method": "GD"},
         {"ax": ["type"], "points": ARRAY + ["rank", "empty"], "method": ["type", "name"]}),
+    Row("notebook.glue_key", {"name": "median loss, lam 0.01"},
+        {"name": ["type", ("empty", ""), ("only punctuation", "..", "letter")]}),
+    Row("notebook.glue_values", {"values": {"median loss, lam 0.01": 1.0}},
+        {"values": ["type", "empty", ("a NaN value", {"a": math.nan}, "must be finite"),
+                    ("a name without a letter", {"..": 1.0}, "letter")]},
+        run_valid=False),
     Row("notebook.glue", {"name": "x", "value": 1.0, "display": False},
         {"name": ["type", ("empty", ""), ("a space", "a b")],
          "value": [("NaN", math.nan, "must be finite"), ("a float32 infinity", np.float32("inf"),
@@ -720,6 +855,87 @@ ROWS = [
     Row("reference.record_costs", {"page": "no-page", "seconds_per_update": {"Adam": 1e-3}},
         {"seconds_per_update": ["type", "empty", ("a zero cost", {"Adam": 0.0}, "cost of 'Adam'"),
                                 ("a string cost", {"Adam": "fast"}, "cost of 'Adam'")]}),
+    Row("reference.record_verdicts", {"page": toy_experiments.PAGE, "judgements": TOY_JUDGED},
+        {"page": ["type", ("another page", "sip-heat")], "judgements": ["type", "empty"]},
+        call=record_verdicts),
+    Row("reference.stored_verdicts", {"page": "sip-heat"}, {"page": ["type", ("a path", "a/b")]}),
+    Row("reference.tolerance", {"page": "hig-toy", "name": "median loss, lam 1, Adam"},
+        {"page": ["type", ("a path", "a/b")],
+         "name": [("an unknown quantity", "no-such-quantity", "no factor tolerance"),
+                  ("an unstable quantity", "median loss, lam 1, HIG", "no factor tolerance"),
+                  ("a number", 3, "no factor tolerance")]}),
+    # claims: the registry and its rules
+    Row("claims.register", {"claim": toy_experiments.CLAIM},
+        {"claim": ["type", ("another claim of a registered name",
+                            dataclasses.replace(toy_experiments.CLAIM, rule="yes always, never no"))]}),
+    Row("claims.claim", {"name": TOY_CLAIM}, {"name": ["type", "name"]}, names={"name": "claim"}),
+    Row("claims.page_claims", {"page": toy_experiments.PAGE},
+        {"page": ["type", ("empty", ""), ("a page without claims", "no-page")]}),
+    Row("claims.judge", {"name": TOY_CLAIM, "evidence": TOY_EVIDENCE, "budget": "book"},
+        {"name": ["type", "name"], "evidence": ["type"], "budget": ["type", ("empty", "")]},
+        names={"name": "claim"}),
+    Row("claims.judge_page", {"page": toy_experiments.PAGE, "evidence_by_budget": {"book": TOY_EVIDENCE}},
+        {"page": ["type", ("a page without claims", "no-page")],
+         "evidence_by_budget": ["type", "empty", ("a budget's evidence no dict", {"book": 3}, "evidence")]}),
+    Row("claims.to_stored", {"judgements": TOY_JUDGED},
+        {"judgements": ["type", "empty", ("a claim's judgements not in a list", {TOY_CLAIM: 3})]}),
+    Row("claims.from_stored", {"stored": TOY_STORED},
+        {"stored": ["type", "empty", ("an unknown claim", {"no/such-claim": TOY_STORED[TOY_CLAIM]}, "claim"),
+                    ("a claim without budgets", {TOY_CLAIM: {}})]}),
+    Row("claims.ladder", {"value": 1.5, "yes": 2.0, "partly": 1.0},
+        {"value": NUMBER, "yes": NUMBER,
+         "partly": [A_STRING, "shape", "nan", "inf", ("beyond yes", 3.0)]}),
+    Row("claims.graded", {"value": 1.5, "shown": "1.5", "yes": 2.0, "partly": 1.0},
+        {"value": NUMBER, "shown": ["type", ("empty", "")], "yes": NUMBER,
+         "partly": [A_STRING, "nan", "inf", ("beyond yes", 3.0)]}),
+    Row("claims.near", {"value": 1.0, "threshold": 1.02}, {"value": NUMBER, "threshold": NUMBER}),
+    Row("claims.within_factor", {"value": 1.0, "target": 1.5, "yes": 2.0, "partly": 4.0},
+        {"value": POSITIVE, "target": POSITIVE, "yes": NUMBER,
+         "partly": [A_STRING, "shape", "nan", "inf", ("nearer than yes", 1.5)]}),
+    Row("claims.combine", {"ladders": [("yes", False), ("partly", True)]},
+        {"ladders": ["empty", ("an unknown verdict", [("maybe", False)]), ("a number", [3]),
+                     ("within_factor's triple", [("yes", False, 1.2)])]},
+        call=lambda ladders: claims.combine(*ladders)),
+    Row("claims.not_run", {"reason": "no record"}, {"reason": ["type", ("empty", "")]}),
+    Row("claims.verdict_table", {"judgements": TOY_JUDGED, "columns": None},
+        {"judgements": ["type", "empty"],
+         "columns": [A_STRING, ("empty", []), ("an unknown budget", ["no-such-budget"], "column")]}),
+    Row("claims.rules_list", {"page": toy_experiments.PAGE},
+        {"page": ["type", ("a page without claims", "no-page")]}),
+    Row("claims.glue_names", {"judgements": TOY_JUDGED}, {"judgements": ["type", "empty"]}),
+    Row("claims.glue_name", {"name": TOY_CLAIM, "budget": "book: 3 steps"},
+        {"name": ["type", ("empty", "")], "budget": ["type", ("empty", "")]}),
+    Row("claims.plain", {"text": "as {cite:p}`holl2022sip` shows"},
+        {"text": ["type", ("an unknown citation key", "{cite:p}`nobody2020`", "citation key")]}),
+    # common: what every page module shares
+    Row("common.best_seconds", {"call": lambda: jnp.ones(2), "repeats": 1},
+        {"call": ["type"], "repeats": COUNT + ["type"]}),
+    Row("common.provenance", {"extra": {"seconds": 1.0}},
+        {"extra": [("a key provenance sets", {"commit": "abc"})]},
+        call=lambda extra: common.provenance(**extra)),
+    Row("common.write_provenance", {"out": SCRATCH_DIR, "command": "sip-heat-record", "wall_seconds": 1.0},
+        {"out": ["type", ("a file", pathlib.Path(__file__)), ("a missing directory", "/no/such/dir")],
+         "command": ["type", ("empty", "")], "wall_seconds": NUMBER + ["negative"]}),
+    Row("common.save_figures", {"out": SCRATCH_DIR, "figures": {"empty_figure": Figure}, "formats": ("png",)},
+        {"out": ["type", ("a file", pathlib.Path(__file__)), ("a missing directory", "/no/such/dir")],
+         "figures": ["type", "empty", ("a value that is no figure", {"f": 3})],
+         "formats": [A_STRING, ("None", None), "empty", ("an unknown format", ("gif",), "format")]}),
+    Row("common.check_format", {"suffix": "png"},
+        {"suffix": [("an unknown format", "gif"), ("a number", 3), ("None", None)]},
+        names={"suffix": "format"}),
+    Row("common.add_reproduce_command",
+        {"subparsers": fresh_subparsers, "name": "x-reproduce", "help": "h", "description": "d",
+         "run": lambda args: 0, "out": "out", "check": None},
+        {"subparsers": [("a parser instead of its sub-commands", argparse.ArgumentParser()), ("None", None)],
+         "name": ["type", ("empty", "")], "run": ["type"], "check": [A_STRING, ("a number", 3)]},
+        call=add_reproduce_command),
+    Row("common.add_record_command",
+        {"subparsers": fresh_subparsers, "name": "x-record", "source": "x-reproduce",
+         "contents": "one budget", "run": lambda args: 0},
+        {"subparsers": [("a parser instead of its sub-commands", argparse.ArgumentParser()), ("None", None)],
+         "name": ["type", ("empty", "")], "source": ["type", ("empty", "")],
+         "contents": ["type", ("empty", "")], "run": ["type"]},
+        call=add_record_command),
     # theory_experiments (scale-invariance)
     Row("theory_experiments.crux_problem", {"alpha": 1.0, "power": 1, "units": 1.0},
         {"alpha": POSITIVE, "power": ["type", "name", ("3", 3)], "units": POSITIVE}),
@@ -761,6 +977,8 @@ ROWS = [
     Row("theory_experiments.draw_crux_updates", {"axes": [AX], "alphas": (1.0,), "x": X2T, "box": 2.0},
         {"axes": ["type", ("two axes for one alpha", [AX, AX])],
          "alphas": ["type", "empty", ("a negative alpha", (-1.0,))], "x": ARRAY, "box": POSITIVE}),
+    Row("theory_experiments.figure_crux_updates", {"alphas": (1.0,)},
+        {"alphas": ["type", "empty", ("a negative alpha", (-1.0,))]}),
     # toy_experiments (toy-comparison)
     Row("toy_experiments.draw_three_spaces", {"ax": new_ax()}, {"ax": ["type"]}),
     Row("toy_experiments.analytic_inverse", {"y": (0.5, 0.25), "x_start": X2},
@@ -769,6 +987,10 @@ ROWS = [
         {"method": ["type", "name"], "inverse": ["type"]}),
     Row("toy_experiments.run_methods", {"steps": 2}, {"steps": COUNT}),
     Row("toy_experiments.measure_cost_per_update", {"repeats": 1}, {"repeats": COUNT}),
+    Row("toy_experiments.final_distances", {"runs": TOY_RUNS},
+        {"runs": ["type", "empty", ("a method without iterates", {"GD": np.zeros((0, 2))}),
+                  ("a NaN iterate", {"GD": [[np.nan, 0.0]]}), ("three coordinates", {"GD": np.zeros((2, 3))})]}),
+    Row("toy_experiments.evidence", {"runs": TOY_RUNS}, {"runs": [A_STRING, ("empty", {})]}),
     # heat_experiments (sip-heat)
     Row("heat_experiments.check_runs", {"names": ["SIP"]},
         {"names": ["type", "empty", ("an unknown run", ["Newton"], "method")]},
@@ -834,24 +1056,66 @@ ROWS = [
         run_valid=False),
     Row("heat_experiments.measure_loop_strategies", {"batch_size": 1, "chunk": 1, "repeats": 1},
         {"batch_size": COUNT, "chunk": COUNT, "repeats": COUNT}, run_valid=False),
-    Row("heat_experiments.figure_damping", {"nu_t": 8.0, "n": 8}, {"nu_t": POSITIVE, "n": COUNT}),
-    Row("heat_experiments.figure_curves", {"results": HEAT_RESULTS},
+    Row("heat_experiments.figures.figure_damping", {"nu_t": 8.0, "n": 8}, {"nu_t": POSITIVE, "n": COUNT}),
+    Row("heat_experiments.figures.figure_curves", {"results": HEAT_RESULTS},
         {"results": ["type", "empty", ("an unknown run", {"Newton": heat_run(1.0)}, "method")]}),
-    Row("heat_experiments.figure_reconstructions",
+    Row("heat_experiments.figures.figure_reconstructions",
         {"results": HEAT_RESULTS, "x_val": GRID8, "samples": (0,), "names": ("Adam", "SIP")},
         {"results": ["type", ("without SIP", {"Adam": heat_run(1.0)}, "'SIP'")],
          "x_val": ["type", ("one grid without a batch axis", GRID8[0])],
          "samples": ["type", "empty", ("a sample beyond x_val", (1,))],
          "names": ["type", "empty"]}),
-    Row("heat_experiments.figure_spectra", {"spectra": {"SIP": SPECTRUM}, "names": ("SIP",)},
+    Row("heat_experiments.figures.figure_spectra", {"spectra": {"SIP": SPECTRUM}, "names": ("SIP",)},
         {"spectra": ["type", "empty", ("not a pair", {"SIP": np.zeros(3)}, "spectra['SIP']")],
          "names": ["type", "empty"]}),
-    Row("heat_experiments.figure_solvers", {"results": HEAT_RESULTS, "solvers": HEAT_SOLVERS},
+    Row("heat_experiments.figures.figure_solvers", {"results": HEAT_RESULTS, "solvers": HEAT_SOLVERS},
         {"results": ["type", ("without Adam", {"SIP": heat_run(1.0)}, "'Adam'")],
          "solvers": ["type", "empty"]}),
-    Row("heat_experiments.figure_inverse_ablation", {"residual_sample": GRID8[0] - GRID8.mean(), "nu_t": 8.0},
+    Row("heat_experiments.figures.figure_inverse_ablation", {"residual_sample": GRID8[0] - GRID8.mean(), "nu_t": 8.0},
         {"residual_sample": ["type", "nan", ("a batch", GRID8)], "nu_t": POSITIVE}),
+    Row("heat_experiments.figures.figure_record", {"record": HEAT_RECORD, "short_runs": HEAT_RESULTS},
+        {"record": ["type", "empty", ("without methods", without(HEAT_RECORD, "methods"), "'methods'")],
+         "short_runs": [A_STRING, ("a run without x_l1", {"SIP": {"step": [0, 1]}}, "'x_l1'")]}),
+    # heat_experiments (sip-heat): its long-budget record and its claims' evidence
+    Row("heat_experiments.record.record_from_outputs", {"folders": HEAT_OUTPUTS[:1]},
+        {"folders": ["type", "empty", ("a folder without results", [str(SCRATCH_DIR)], "output folder"),
+                     ("runs of two batch sizes", HEAT_OUTPUTS)]}),
+    Row("heat_experiments.record.write_record",
+        {"record": HEAT_RECORD_STORED, "path": SCRATCH_DIR / "sip_heat_record.json"},
+        {"record": ["type", "empty", ("without provenance", without(HEAT_RECORD_STORED, "provenance"),
+                                      "'provenance'")],
+         "path": [("a number", 3), ("None", None), ("a missing directory", "/no/such/dir/record.json")]}),
+    Row("heat_experiments.record.final", {"record": HEAT_RECORD, "name": "SIP", "metric": "x_l1"},
+        {"record": ["type", "empty"], "name": ["type", "name"], "metric": ["type", "name"]},
+        names={"name": "method"}),
+    Row("heat_experiments.record.value_at_step",
+        {"record": HEAT_RECORD, "name": "SIP", "step": heat_record.PREFIX_STEPS, "metric": "x_l1"},
+        {"record": ["type", "empty"], "name": ["type", "name"],
+         "step": ["type", "negative", "fraction", ("a step the record did not log", 7, "logged")],
+         "metric": ["type", "name"]},
+        names={"name": "method"}),
+    Row("heat_experiments.record.record_table", {"record": HEAT_RECORD, "paper": {"SIP": 50.4}},
+        {"record": ["type", "empty"],
+         "paper": [A_STRING, ("a string value", {"SIP": "fifty"}), ("NaN", {"SIP": math.nan})]}),
+    Row("heat_experiments.claims.evidence_from", {"values": HEAT_VALUES},
+        {"values": ["type", "empty", ("without the high-frequency ratio", without(HEAT_VALUES, HEAT_HIGH)),
+                    ("a string value", {**HEAT_VALUES, "SIP final x_l1": "x"}),
+                    ("a NaN value", {**HEAT_VALUES, HEAT_HIGH: math.nan})]}),
+    Row("heat_experiments.claims.record_evidence", {"record": HEAT_RECORD},
+        {"record": ["type", "empty",
+                    ("without SGD", {**HEAT_RECORD, "methods": without(HEAT_RECORD["methods"], "SGD")},
+                     "'SGD'")]}),
+    Row("heat_experiments.claims.budget_labels", {"record": HEAT_RECORD},
+        {"record": [A_STRING, "empty", ("without steps", without(HEAT_RECORD, "steps"), "'steps'")]}),
+    Row("heat_experiments.claims.evidence", {"values": None},
+        {"values": [A_STRING, ("empty", {})]}),
     # hig_experiments (hig-toy): its tables and figures
+    Row("hig_experiments.claims.evidence_from_runs",
+        {"seed_results": {**SEED_RESULTS, (0.01, "GN"): SEED_RESULTS[(0.01, "HIG")]},
+         "clamp": {("GN", 1e-3, "clamp"): np.array([0.1, 0.2])},
+         "comparison": {"Adam": FAKE_RUN}},
+        {"seed_results": ["type", "empty"], "clamp": ["type", ("without GN clamped", {})],
+         "comparison": ["type", ("without Adam", {"HIG": FAKE_RUN})]}),
     Row("hig_experiments.seed_outcomes", {"seed_results": SEED_RESULTS},
         {"seed_results": ["type", "empty",
                           ("Adam without val_loss_short",
@@ -859,29 +1123,36 @@ ROWS = [
                                              if k != "val_loss_short"}})]}),
     Row("hig_experiments.plateau_exit_step", {"run": FAKE_RUN, "level": 0.6},
         {"run": ["type", "empty"], "level": POSITIVE}),
-    Row("hig_experiments.measure_cost_per_update", {"repeats": 1}, {"repeats": COUNT}, run_valid=False),
-    Row("hig_experiments.plot_hig_panels",
+    Row("hig_experiments.timings.measure_cost_per_update", {"repeats": 1}, {"repeats": COUNT}, run_valid=False),
+    Row("hig_experiments.figures.plot_hig_panels",
         {"axes": AXES3, "runs": {"HIG": HIG_RUN}, "lam": 0.01, "target": (0.8, -1.0), "time_limit": None},
         {"axes": ["type", ("two axes", AXES2)],
          "runs": ["type", "empty", ("a method without a colour", {"Newton-Raphson": HIG_RUN}, "method"),
                   ("a run without probe", {"HIG": {k: v for k, v in HIG_RUN.items() if k != "probe"}},
                    "probe")],
          "lam": POSITIVE, "target": ARRAY, "time_limit": [("zero", 0.0), ("NaN", math.nan)]}),
-    Row("hig_experiments.plot_hig_trajectory",
+    Row("hig_experiments.figures.plot_hig_trajectory",
         {"ax": new_ax(), "runs": {"HIG": HIG_RUN}, "target": (0.8, -1.0), "time_limit": None,
          "max_step": None},
         {"ax": ["type"], "runs": ["type", "empty"], "target": ARRAY,
          "time_limit": [("zero", 0.0)], "max_step": [("negative", -1), ("a fraction", 0.5)]}),
-    Row("hig_experiments.plot_hig_loss_vs_steps",
+    Row("hig_experiments.figures.plot_hig_loss_vs_steps",
         {"ax": new_ax(), "runs": {"HIG": HIG_RUN}, "max_step": None, "title": None},
         {"ax": ["type"],
          "runs": ["type", "empty", ("a run without val_loss", {"x": {"step": [0]}}, "val_loss")],
          "max_step": [("negative", -1)], "title": [("a number", 3)]}),
-    Row("hig_experiments.plot_hig_kappa_sweep", {"ax": new_ax(), "runs": {-0.5: HIG_RUN}},
+    Row("hig_experiments.figures.plot_hig_kappa_sweep", {"ax": new_ax(), "runs": {-0.5: HIG_RUN}},
         {"ax": ["type"], "runs": ["type", "empty", ("κ = 2", {2.0: HIG_RUN}, "κ")]}),
-    Row("hig_experiments.draw_hig_spaces", {"ax": new_ax()}, {"ax": ["type"]}),
-    Row("hig_experiments.glue_name", {"name": "median loss, lam 0.01"},
-        {"name": ["type", ("empty", ""), ("only punctuation", "..", "letter")]}),
+    Row("hig_experiments.figures.draw_hig_spaces", {"ax": new_ax()}, {"ax": ["type"]}),
+    Row("hig_experiments.figures.figure_panels", {"runs": {lam: {"HIG": HIG_RUN} for lam in (1.0, 0.01)}},
+        {"runs": ["type", "empty", ("a λ missing", {0.01: {"HIG": HIG_RUN}}, "1.0"),
+                  ("a method without a colour", {lam: {"Newton-Raphson": HIG_RUN} for lam in (1.0, 0.01)},
+                   "method")]}),
+    Row("hig_experiments.figures.figure_early_steps",
+        {"runs": {lam: {"HIG": HIG_RUN} for lam in (1.0, 0.01)}},
+        {"runs": ["type", "empty", ("a λ missing", {1.0: {"HIG": HIG_RUN}}, "0.01")]}),
+    Row("hig_experiments.figures.figure_kappa_sweep", {"runs": {-0.5: HIG_RUN}},
+        {"runs": ["type", "empty", ("κ = 2", {2.0: HIG_RUN}, "κ")]}),
     # hig_oscillators_experiments (hig-oscillators)
     Row("hig_oscillators_experiments.relu_controller",
         {"params": init_mlp_glorot(KEY, [4, 3, 96]), "state0": np.array(STATE0)},
@@ -942,20 +1213,88 @@ ROWS = [
         {"setting": "linear", "theta": THETA_LIN, "batch": OSC_BATCH},
         {"setting": ["type", "name"], "theta": ["type", "nan"], "batch": ARRAY + ["empty"]},
         run_valid=False),
-    Row("hig_oscillators_experiments.plot_losses", {"axes": AXES2, "runs": OSC_RUNS, "title": "t"},
-        {"axes": ["type", ("one axis", [AX])], "runs": ["type", "empty"], "title": ["type"]}),
-    Row("hig_oscillators_experiments.plot_controls",
-        {"axes": AXES3, "setting": "linear", "runs": OSC_RUNS, "state0": STATE0},
-        {"axes": ["type", ("two axes", AXES2)], "setting": ["type", "name"],
+    Row("hig_oscillators_experiments.figures.figure_losses", {"runs": {"linear": OSC_RUNS}},
+        {"runs": ["type", "empty", ("an unknown setting", {"quadratic": OSC_RUNS}, "setting"),
+                  ("a method without runs", {"linear": {"HIG": []}}, "runs['linear']['HIG']")]}),
+    Row("hig_oscillators_experiments.figures.figure_controls",
+        {"setting": "linear", "runs": OSC_RUNS, "state0": STATE0},
+        {"setting": ["type", "name"],
          "runs": ["type", "empty", ("a run without theta",
-                                    {"HIG": [{k: v for k, v in OSC_RUN.items() if k != "theta"}]},
-                                    "theta")],
+                                    {"HIG": [{k: v for k, v in OSC_RUN.items() if k != "params"}]},
+                                    "params")],
          "state0": ARRAY}),
-    Row("hig_oscillators_experiments.plot_spectra",
-        {"ax": new_ax(), "spectra": {("start", "-"): np.array([1.0, 0.1])}, "tau": 1e-6},
-        {"ax": ["type"], "spectra": ["type", "empty",
-                                     ("a label without a line style", {"start": np.ones(2)})],
+    Row("hig_oscillators_experiments.figures.figure_spectra",
+        {"spectra": {("start", "-"): np.array([1.0, 0.1])}, "tau": 1e-6},
+        {"spectra": ["type", "empty", ("a label without a line style", {"start": np.ones(2)}),
+                     ("no singular values", {("start", "-"): np.zeros(0)})],
          "tau": POSITIVE}),
+    Row("hig_oscillators_experiments.figures.figure_record",
+        {"records": {"linear": OSC_RECORD}, "page_seconds": {"linear": 2.5}},
+        {"records": ["type", "empty", ("an unknown setting", {"quadratic": OSC_RECORD}, "setting"),
+                     ("a record without methods", {"linear": without(OSC_RECORD, "methods")}, "'methods'")],
+         "page_seconds": [A_STRING, ("zero", {"linear": 0.0}), ("NaN", {"linear": math.nan})]}),
+    # hig_oscillators_experiments (hig-oscillators): its long-budget records and claims
+    Row("hig_oscillators_experiments.record.thin_indices",
+        {"times": np.array([0.0, 0.1, 0.5, 1.0, 2.0, 4.0]), "points": 3},
+        {"times": ARRAY + ["rank", "empty", ("decreasing", [1.0, 0.5], "increasing")],
+         "points": COUNT + ["type"]}),
+    Row("hig_oscillators_experiments.record.record_from_outputs",
+        {"setting": "linear", "folders": OSC_OUTPUTS[:1], "page_steps": {"HIG": 2, "Adam": 2},
+         "method_settings": OSC_SETTINGS},
+        {"setting": ["type", "name"],
+         "folders": ["type", "empty", ("a folder without results", [str(SCRATCH_DIR)], "output folder"),
+                     ("runs of two budgets", OSC_OUTPUTS)],
+         "page_steps": ["type", "empty"], "method_settings": ["type", "empty"]}),
+    Row("hig_oscillators_experiments.record.write_record",
+        {"record": OSC_RECORD_STORED, "path": SCRATCH_DIR / "hig_oscillators_record.json"},
+        {"record": ["type", "empty", ("without provenance", without(OSC_RECORD_STORED, "provenance"),
+                                      "'provenance'"),
+                    ("an unknown setting", {**OSC_RECORD_STORED, "setting": "quadratic"})],
+         "path": [("a number", 3), ("a missing directory", "/no/such/dir/record.json")]}),
+    Row("hig_oscillators_experiments.record.load_record", {"setting": "linear"},
+        {"setting": ["type", "name"]}),
+    Row("hig_oscillators_experiments.record.completed_runs", {"record": OSC_RECORD, "method": "HIG"},
+        {"record": ["type", "empty"], "method": ["type", "name"]}),
+    Row("hig_oscillators_experiments.record.final_losses", {"record": OSC_RECORD},
+        {"record": ["type", "empty", ("without methods", without(OSC_RECORD, "methods"), "'methods'")]}),
+    Row("hig_oscillators_experiments.record.loss_curve_at",
+        {"run": OSC_CURVE_RUN, "times": np.array([1.0, 10.0])},
+        {"run": ["type", "empty", ("a diverged run (no curve)", {"seed": 0, "diverged": "x", "step": 4},
+                                   "'curve'")],
+         "times": ["type", "nan", "inf"]}),
+    Row("hig_oscillators_experiments.record.crossing_times",
+        {"record": OSC_RECORD, "lower": "HIG", "upper": "Adam"},
+        {"record": ["type", "empty"], "lower": ["type", "name"], "upper": ["type", "name"]},
+        names={"lower": "method", "upper": "method"}),
+    Row("hig_oscillators_experiments.record.prefix_ratios", {"record": OSC_RECORD, "page_runs": OSC_PAGE_RUNS},
+        {"record": ["type", "empty"],
+         "page_runs": ["type", "empty", ("runs not in a list", {"HIG": 3}),
+                       ("a run of another step count",
+                        {"HIG": [{"step": np.array([0, 7]), "test_loss": np.array([1.0, 0.5])}]}),
+                       ("a run without test_loss", {"HIG": [{"step": np.array([0, 7])}]}, "'test_loss'")]}),
+    Row("hig_oscillators_experiments.record.record_table", {"record": OSC_RECORD},
+        {"record": ["type", "empty"]}),
+    Row("hig_oscillators_experiments.claims.orders", {"lower": 1e-3, "upper": 1e-1},
+        {"lower": POSITIVE,
+         "upper": ["type", "shape", "nan", "negative", "zero",
+                   ("infinite: a diverged run (documented)", math.inf, is_infinite)]}),
+    Row("hig_oscillators_experiments.claims.page_medians",  # every method: no inf for a missing one
+        {"values": {**OSC_VALUES, "nonlinear/SIP/median": 1.0, "nonlinear/GN/median": 1.0}},
+        {"values": ["type", "empty", ("without Adam's linear median", without(OSC_VALUES, "linear/Adam/median"),
+                                      "linear/Adam/median")]}),
+    Row("hig_oscillators_experiments.claims.record_evidence", {"records": {"linear": OSC_RECORD}},
+        {"records": ["type", "empty", ("an unknown setting", {"quadratic": OSC_RECORD}, "setting"),
+                     ("a record that is none", {"linear": {}}, "record")]}),
+    Row("hig_oscillators_experiments.claims.budget_labels",
+        {"page_seconds": hig_oscillators_experiments.PAGE_SECONDS, "records": OSC_RECORDS},
+        {"page_seconds": ["type", "empty", ("without linear", {"nonlinear": 5.0}, "'linear'"),
+                          ("a zero budget", {"nonlinear": 5.0, "linear": 0.0})],
+         "records": ["type", ("a record without its budget", {"linear": {}}, "seconds_per_run")]}),
+    Row("hig_oscillators_experiments.claims.evidence",  # its valid result holds inf by design
+        {"values": None, "gn_finals": None},
+        {"values": [A_STRING, ("empty", {})],
+         "gn_finals": [A_STRING, ("empty", []), ("a NaN loss", [math.nan]), ("a zero loss", [0.0])]},
+        run_valid=False),
     Row("hig_oscillators_experiments.measure_hig_split", {"setting": "linear", "batch_size": 4, "repeats": 1},
         {"setting": ["type", "name"],
          "batch_size": OPTIONAL_COUNT + [("more than the training set", 10**6)],
@@ -974,98 +1313,95 @@ ROWS = [
         names={"name": "method"}, run_valid=False),
     Row("hig_oscillators_experiments.orders_of_magnitude", {"loss_a": 1e-3, "loss_b": 1e-1},
         {"loss_a": POSITIVE, "loss_b": POSITIVE}),
-    Row("hig_oscillators_experiments.save_figures", {"out": pathlib.Path("."), "setting": "linear",
-                                                     "runs": OSC_RUNS},
-        {"out": ["type", ("a file", pathlib.Path(__file__)), ("a missing directory", "/no/such/dir")],
-         "setting": ["type", "name"], "runs": ["type", "empty"]}, run_valid=False),
     # sip_experiments (sip-training): its runs, views, claims, tables and figures
-    Row("sip_experiments.paper_budget", {"factor": 1.0, "log_every": 100, "methods": ("SIP",)},
+    Row("sip_experiments.runs.paper_budget", {"factor": 1.0, "log_every": 100, "methods": ("SIP",)},
         {"factor": POSITIVE, "log_every": COUNT,
          "methods": ["type", "empty", ("an unknown method", ("Newton",), "method")]}),
-    Row("sip_experiments.run_methods",
+    Row("sip_experiments.runs.run_methods",
         {"steps": 100, "log_every": 100, "methods": ("SIP",), "progress": None},
         {"steps": [("zero", 0)], "log_every": COUNT,
          "methods": ["type", "empty", ("an unknown method", ("Bogus",), "unknown methods 'Bogus'")],
          "progress": [("a number", 3)]}, run_valid=False),
-    Row("sip_experiments.run_methods", {"steps": {"SIP": 100}, "methods": ("SIP", "Adam")},
+    Row("sip_experiments.runs.run_methods", {"steps": {"SIP": 100}, "methods": ("SIP", "Adam")},
         {"steps": [("no budget for Adam", {"SIP": 100}, "steps has no budget for Adam")]},
         run_valid=False),
-    Row("sip_experiments.run_proxy_ablation", {"results": SIP_RESULTS, "log_every": 100},
+    Row("sip_experiments.runs.run_proxy_ablation", {"results": SIP_RESULTS, "log_every": 100},
         {"results": ["type", "empty",
                      ("without SIP", {k: v for k, v in SIP_RESULTS.items() if k != "SIP"}, "'SIP'")],
          "log_every": COUNT + [("not a divisor of the steps", 300)]}, run_valid=False),
-    Row("sip_experiments.learning_curves", {"results": SIP_RESULTS, "xi": 1.0, "metric": "val_x_dist"},
+    Row("sip_experiments.runs.learning_curves", {"results": SIP_RESULTS, "xi": 1.0, "metric": "val_x_dist"},
         {"results": ["type", "empty"], "xi": [("not a curve setting", 7.0, "xi must be one of")]}),
-    Row("sip_experiments.final_value", {"series": [1.0, 2.0], "end": None},
+    Row("sip_experiments.runs.final_value", {"series": [1.0, 2.0], "end": None},
         {"series": ["type", ("empty", [], "series must hold")],
          "end": [("beyond the series", 5, "end (5) must not exceed"), ("zero", 0, "end must be"),
                  ("a fraction", 1.5)]}),
-    Row("sip_experiments.final_x_distance", {"results": SIP_RESULTS, "xi": 1.0},
+    Row("sip_experiments.runs.final_x_distance", {"results": SIP_RESULTS, "xi": 1.0},
         {"results": ["type", "empty"], "xi": [("not a curve setting", 7.0, "xi must be one of")]}),
-    Row("sip_experiments.summary_table", {"results": SIP_RESULTS},
+    Row("sip_experiments.runs.summary_table", {"results": SIP_RESULTS},
         {"results": ["type", "empty", ("without settings", {"steps": {}}, "'settings'")]}),
-    Row("sip_experiments.page_budgets", {"book_steps": 8000, "factor": 0.5, "log_every": 100},
+    Row("sip_experiments.runs.page_budgets", {"book_steps": 8000, "factor": 0.5, "log_every": 100},
         {"book_steps": COUNT, "factor": POSITIVE, "log_every": COUNT}),
-    Row("sip_experiments.run_page", {"book_steps": 100, "factor": 0.5, "log_every": 100, "progress": None},
+    Row("sip_experiments.runs.run_page", {"book_steps": 100, "factor": 0.5, "log_every": 100, "progress": None},
         {"book_steps": COUNT, "factor": POSITIVE, "log_every": COUNT, "progress": [("a number", 3)]},
         run_valid=False),
-    Row("sip_experiments.budget_view", {"runs": SIP_RUNS, "budget": SIP_BUDGET},
+    Row("sip_experiments.runs.budget_view", {"runs": SIP_RUNS, "budget": SIP_BUDGET},
         {"runs": ["type", "empty", ("without curves", {"all": SIP_RESULTS, "log_every": 100}, "'curves'")],
          "budget": ["type", "empty", ("an unknown method", {"Newton": 100}, "method"),
                     ("zero steps", {"SIP": 0}), ("beyond the runs", {"SIP": 10**6}, "reaches")]}),
-    Row("sip_experiments.outcomes", {"view": SIP_VIEW},
+    Row("sip_experiments.runs.outcomes", {"view": SIP_VIEW},
         {"view": ["type", "empty", ("without budget", {k: v for k, v in SIP_VIEW.items() if k != "budget"},
                                     "'budget'")]}),
-    Row("sip_experiments.record_view", {"record": SIP_RECORD, "budget": {"SIP": 1000}},
+    Row("sip_experiments.runs.record_view", {"record": SIP_RECORD, "budget": {"SIP": 1000}},
         {"record": ["type", "empty"],
          "budget": ["type", "empty", ("between checkpoints", {"SIP": 1500}, "checkpoint")]}),
-    Row("sip_experiments.adam_doubling_change", {"values_half": [1.0, 2.0], "values_full": [1.0, 1.0]},
+    Row("sip_experiments.runs.adam_doubling_change", {"values_half": [1.0, 2.0], "values_full": [1.0, 1.0]},
         {"values_half": ["type", "nan", "inf", "empty", ("a zero distance", [0.0, 1.0], "positive")],
          "values_full": ["type", "nan", ("another length", [1.0, 1.0, 1.0])]}),
-    Row("sip_experiments.adam_ahead", {"values": {"Adam": np.ones(8), "SIP": np.full(8, 2.0)}},
+    Row("sip_experiments.runs.adam_ahead", {"values": {"Adam": np.ones(8), "SIP": np.full(8, 2.0)}},
         {"values": ["type", "empty", ("too few ξ", {"Adam": np.ones(3), "SIP": np.ones(3)},
                                       "values['Adam']")]}),
-    Row("sip_experiments.claims", {"result": SIP_OUTCOMES},
-        {"result": ["type", "empty", ("without phi_sweep",
-                                      {k: v for k, v in SIP_OUTCOMES.items() if k != "phi_sweep"},
-                                      "'phi_sweep'")]}),
-    Row("sip_experiments.xi_list", {"values": [1.0, 3.0]},
+    Row("sip_experiments.runs.xi_list", {"values": [1.0, 3.0]},
         {"values": ["type", ("a name in the list", ["a"])]}),
-    Row("sip_experiments.claims_table", {"columns": {"book": SIP_OUTCOMES}},
-        {"columns": ["type", "empty", ("an entry that is no outcomes", {"book": {}}, "columns['book']")]}),
-    Row("sip_experiments.verdicts", {"columns": {"book": SIP_OUTCOMES}},
-        {"columns": ["type", "empty", ("an entry that is no outcomes", {"book": {}}, "columns['book']")]}),
-    Row("sip_experiments.rerun_record_prefix", {"record": SIP_RECORD},
+    Row("sip_experiments.claims.evidence_from", {"columns": {"book": SIP_OUTCOMES}},
+        {"columns": ["type", "empty", ("an entry that is no outcomes", {"book": {}}, "columns['book']"),
+                     ("without phi_sweep", {"book": {k: v for k, v in SIP_OUTCOMES.items()
+                                                     if k != "phi_sweep"}}, "'phi_sweep'")]}),
+    Row("sip_experiments.claims.stored_column",
+        {"quantities": SIP_STORED, "label": "book", "budget": SIP_BUDGET},
+        {"quantities": ["type", "empty", ("a missing quantity", {"x": {"value": 1.0}},
+                                          "book_xi1_SIP")],
+         "label": ["type", "name"], "budget": ["type", "empty"]}),
+    Row("sip_experiments.record.rerun_record_prefix", {"record": SIP_RECORD},
         {"record": ["type", "empty", ("a record without runs", {"steps": {}, "settings": (),
                                                                  "log_every": 100})]},
         run_valid=False),
-    Row("sip_experiments.rerun_ratio", {"rerun": [1.0, 2.0], "recorded": [1.0, 2.0]},
+    Row("sip_experiments.record.rerun_ratio", {"rerun": [1.0, 2.0], "recorded": [1.0, 2.0]},
         {"rerun": ["type", "nan", ("a zero distance", [0.0, 1.0], "positive")],
          "recorded": ["type", "nan", ("another length", [1.0])]}),
-    Row("sip_experiments.decay_exponents",
+    Row("sip_experiments.convergence.decay_exponents",
         {"record": SIP_RECORD, "method": "SIP", "start": 1000, "end": 2000},
         {"record": ["type", "empty"], "method": ["type", "name"],
          "start": ["type", "negative", "nan"],
          "end": [("before start", 500, "fewer than 2 checkpoints")]}),
-    Row("sip_experiments.adam_convergence", {"record": SIP_RECORD, "budget": {"SIP": 1000, "Adam": 1000}},
+    Row("sip_experiments.convergence.adam_convergence", {"record": SIP_RECORD, "budget": {"SIP": 1000, "Adam": 1000}},
         {"record": ["type", "empty"],
          "budget": ["type", "empty", ("without SIP", {"Adam": 1000}, "'SIP'"),
                     ("no doubling in the record", {"SIP": 3000, "Adam": 3000}, "twice")]}),
-    Row("sip_experiments.convergence_table", {"rows": SIP_CONVERGENCE},
+    Row("sip_experiments.convergence.convergence_table", {"rows": SIP_CONVERGENCE},
         {"rows": ["type", "empty", ("a row without lag_2n", [{"xi": 1.0}], "rows[0]")]}),
-    Row("sip_experiments.landscape_grid",
+    Row("sip_experiments.figures.landscape_grid",
         {"xi": 1.0, "phi_deg": 0.0, "y_target": (0.3, -0.5), "box": ((-1.2, 1.2), (-0.6, 0.6)),
          "resolution": 5, "power": 0.2},
         {"xi": ["nan", "zero"], "phi_deg": ["nan", "type"], "y_target": ARRAY,
          "box": ["type", ("reversed", ((1, 0), (0, 1))), ("flat", (1, 2))],
          "resolution": COUNT + [("one point", 1)], "power": POSITIVE}),
-    Row("sip_experiments.plot_sip_landscape",
+    Row("sip_experiments.figures.plot_sip_landscape",
         {"ax": new_ax(), "x1": LANDSCAPE[0], "x2": LANDSCAPE[1], "loss_grid": LANDSCAPE[2],
          "solutions": None, "levels": 5},
         {"ax": ["type"], "x1": ["type", "nan", ("one point", [0.0])], "x2": ["type", ("one point", [0.0])],
          "loss_grid": ["type", "nan", ("transposed", np.ones((5, 4)))],
          "solutions": [("one point without a batch axis", [0.1, 0.2])], "levels": COUNT}),
-    Row("sip_experiments.plot_sip_curves",
+    Row("sip_experiments.figures.plot_sip_curves",
         {"ax": new_ax(), "curves": {"SIP": (np.array([1, 2]), np.array([1.0, 0.5]))},
          "seconds_per_step": None, "ylabel": "x-distance"},
         {"ax": ["type"],
@@ -1073,14 +1409,14 @@ ROWS = [
                     ("values of another length", {"SIP": ([1, 2], [1.0])}, "values")],
          "seconds_per_step": [("without SIP", {"Adam": 1e-3}, "'SIP'"), ("zero", {"SIP": 0.0})],
          "ylabel": ["type"]}),
-    Row("sip_experiments.plot_sip_sweep",
+    Row("sip_experiments.figures.plot_sip_sweep",
         {"ax": new_ax(), "values": {"SIP": np.array([1.0, 2.0, 4.0])}, "sweep": [1.0, 2.0, 3.0],
          "xlabel": "x", "ylabel": "y"},
         {"ax": ["type"],
          "values": ["type", "empty", ("another length", {"SIP": np.ones(2)}, "values['SIP']")],
          "sweep": ["type", "empty"], "xlabel": ["type"], "ylabel": ["type"]}),
-    Row("sip_experiments.draw_sip_spaces", {"ax": new_ax()}, {"ax": ["type"]}),
-    Row("sip_experiments.plot_sip_step_diagram",
+    Row("sip_experiments.figures.draw_sip_spaces", {"ax": new_ax()}, {"ax": ["type"]}),
+    Row("sip_experiments.figures.plot_sip_step_diagram",
         {"axes": AXES2, "x1": LANDSCAPE[0], "x2": LANDSCAPE[1], "loss_grid": LANDSCAPE[2],
          "x": np.array([0.1, 0.1]), "x_target": np.array([0.2, 0.1]),
          "gradient_step": np.array([0.01, 0.0]), "y": np.array([0.0, 0.0]),
@@ -1088,43 +1424,43 @@ ROWS = [
         {"axes": ["type", ("one axis", [AX])], "loss_grid": [("transposed", np.ones((5, 4)))],
          "x": ARRAY, "x_target": ARRAY, "gradient_step": ["nan"], "y": ["shape"], "y_new": ["type"],
          "y_target": ["inf"]}),
-    Row("sip_experiments.figure_sip_step", {"xi": 2.0, "phi_deg": 15.0, "y_target": (0.3, -0.5),
+    Row("sip_experiments.figures.figure_sip_step", {"xi": 2.0, "phi_deg": 15.0, "y_target": (0.3, -0.5),
                                             "x": (0.12, 0.02)},
         {"xi": ["nan", "zero"], "phi_deg": ["nan"], "y_target": ARRAY, "x": ARRAY + ["rank"]},
         run_valid=False),
-    Row("sip_experiments.figure_curves",
+    Row("sip_experiments.figures.figure_curves",
         {"results": SIP_RESULTS, "seconds_per_step": {m: 1e-3 for m in SIN_METHODS}},
         {"results": ["type", "empty"],
          "seconds_per_step": ["type", ("without Adam", {"SIP": 1e-3}, "'Adam'")]}),
-    Row("sip_experiments.figure_sweeps", {"results": SIP_RESULTS}, {"results": ["type", "empty"]}),
-    Row("sip_experiments.figure_budget_curves", {"view": SIP_VIEW, "book_steps": 100},
+    Row("sip_experiments.figures.figure_sweeps", {"results": SIP_RESULTS}, {"results": ["type", "empty"]}),
+    Row("sip_experiments.figures.figure_budget_curves", {"view": SIP_VIEW, "book_steps": 100},
         {"view": ["type", "empty"], "book_steps": COUNT}),
-    Row("sip_experiments.figure_budget_sweeps", {"columns": {"book": SIP_OUTCOMES}},
+    Row("sip_experiments.figures.figure_budget_sweeps", {"columns": {"book": SIP_OUTCOMES}},
         {"columns": ["type", "empty", ("a label of no budget kind", {"best": SIP_OUTCOMES}, "first word")]}),
-    Row("sip_experiments.figure_record", {"record": SIP_RECORD},
+    Row("sip_experiments.figures.figure_record", {"record": SIP_RECORD},
         {"record": ["type", "empty",
                     ("without curves", {k: v for k, v in SIP_RECORD.items() if k != "curves"},
                      "'curves'")]}),
-    Row("sip_experiments.figure_proxy_ablation", {"ablation": SIP_ABLATION},
+    Row("sip_experiments.figures.figure_proxy_ablation", {"ablation": SIP_ABLATION},
         {"ablation": ["type", "empty", ("without l2", {k: v for k, v in SIP_ABLATION.items() if k != "l2"},
                                         "'l2'")]}),
-    Row("sip_experiments.long_budget_record",
+    Row("sip_experiments.record.long_budget_record",
         {"results": SIP_RESULTS, "ablation": None, "steps": {"SIP": 1000}, "log_every": 100,
          "provenance": {}},
         {"results": ["type", "empty"], "ablation": [("a string", "abc")],
          "steps": ["type", "empty", ("zero", {"SIP": 0})],
          "log_every": COUNT + [("not a divisor of 1000", 300)], "provenance": ["type"]}),
-    Row("sip_experiments.record_from_output", {"outs": ["."]},
+    Row("sip_experiments.record.record_from_output", {"outs": ["."]},
         {"outs": [("none", [], "outs"), ("a directory without results", ["/"], "outs"),
                   ("a number", [3], "outs")]},
         call=lambda outs: sip_experiments.record_from_output(*outs), run_valid=False),
-    Row("sip_experiments.load_long_budget_record", {"path": None},
+    Row("sip_experiments.record.load_long_budget_record", {"path": None},
         {"path": [("a missing file", "/no/such/record.json", "no long-budget record")]}),
-    Row("sip_experiments.estimate_run_time",
+    Row("sip_experiments.command.estimate_run_time",
         {"steps": {"SIP": 100}, "log_every": 100, "timing_steps": 10, "ablation": True},
         {"steps": ["type", "empty", ("an unknown method", {"Newton": 100}, "method")],
          "log_every": COUNT, "timing_steps": COUNT}, run_valid=False),
-    Row("sip_experiments.measure_cost_per_update", {"repeats": 1}, {"repeats": COUNT}, run_valid=False),
+    Row("sip_experiments.runs.measure_cost_per_update", {"repeats": 1}, {"repeats": COUNT}, run_valid=False),
     # discussion_experiments (discussion)
     Row("discussion_experiments.load_modules", {"modules": [FAKE_PAGE]},
         {"modules": ["type", "empty", ("a name instead of a module", ["toy_experiments"]),
@@ -1133,7 +1469,7 @@ ROWS = [
         {"module": [("a module without PAGE", math, "PAGE"), ("None", None, "PAGE")]}),
     Row("discussion_experiments.check_row", {"row": SUMMARY_ROW, "page": "p"},
         {"row": ["type", "empty", ("a NaN value", {**SUMMARY_ROW, "value": math.nan}, "not finite"),
-                 ("an unknown verdict", {**SUMMARY_ROW, "reproduced": "maybe"}, "reproduced")],
+                 ("a note that is no string", {**SUMMARY_ROW, "note": 3}, "note")],
          "page": ["type", ("empty", "")]}),
     Row("discussion_experiments.summary_rows", {"modules": [FAKE_PAGE]},
         {"modules": ["type", "empty", ("a module without PAGE", [math], "PAGE")]}),
@@ -1149,28 +1485,29 @@ ROWS = [
          "costs": ["type", "empty"]}),
     Row("discussion_experiments.format_table", {"table": TABLE},
         {"table": ["type", "empty", ("a row without cost", [CHECKED_ROW], "cost")]}),
-    Row("discussion_experiments.claims", {"table": TABLE},
-        {"table": ["type", "empty", ("an unknown verdict", [{**TABLE[0], "reproduced": "maybe"}],
-                                     "reproduced")]}),
-    Row("discussion_experiments.format_claims", {"claim_list": CLAIMS, "verdicts": ("yes",)},
-        {"claim_list": ["type", ("an entry without its claim", [{"page": "p"}], "claim_list[0]")],
+    Row("discussion_experiments.page_judgements", {"modules": [FAKE_PAGE]},
+        {"modules": ["type", "empty", ("a module without PAGE", [math], "PAGE")]},
+        run_valid=False),
+    Row("discussion_experiments.claim_rows", {"judgements": {"p": {}}},
+        {"judgements": ["type", "empty", ("a page without claims", {"p": {}}, "judgements")]},
+        run_valid=False),
+    Row("discussion_experiments.format_claims", {"rows": CLAIMS, "verdicts": ("yes",)},
+        {"rows": ["type", ("a row without its claim", [{"page": "p"}], "rows[0]")],
          "verdicts": ["type", ("an unknown verdict", ("maybe",), "verdict")]}),
-    Row("discussion_experiments.verdict_counts", {"claim_list": CLAIMS},
-        {"claim_list": ["type", ("an entry without its verdict", [{}], "claim_list[0]")]}),
+    Row("discussion_experiments.verdict_counts", {"rows": CLAIMS},
+        {"rows": ["type", ("a row without its verdict", [{}], "rows[0]")]}),
     Row("discussion_experiments.cost_range", {"table": TABLE, "prefix": "HIG"},
         {"table": ["type", "empty"], "prefix": ["type", ("empty", "")]}),
     Row("discussion_experiments.svd_timings", {"sizes": ((4, 8),), "repeats": 1, "seed": 0},
         {"sizes": ["type", "empty", ("a zero size", ((0, 8),)), ("one number", (4,))],
          "repeats": COUNT, "seed": SEED}),
-    Row("discussion_experiments.svd_scaling_exponent", {"timings": TIMINGS, "params": 8},
+    Row("discussion_experiments.svd_scaling_exponents", {"timings": TIMINGS, "params": 8},
         {"timings": ["type", "empty", ("one row count", TIMINGS[:1], "two or more"),
                      ("a zero time", [{**TIMINGS[0], "svd": 0.0}, TIMINGS[1]])],
          "params": COUNT + [("no timings at that size", 16, "two or more")]}),
     Row("discussion_experiments.format_svd_timings", {"timings": TIMINGS},
         {"timings": ["type", "empty", ("a timing without adam", [{"rows": 1, "params": 1, "svd": 1.0}],
                                        "timings[0]")]}),
-    Row("discussion_experiments.affordable_rows", {"timings": TIMINGS, "params": 8, "seconds": 1e-3},
-        {"timings": ["type"], "params": COUNT, "seconds": POSITIVE}),
 ]
 
 # Kernels for jit/vmap: no value checks, documented behaviour instead.
@@ -1220,22 +1557,24 @@ KERNEL_CASES.update({
     "physics.oscillator_sample_loss_kernel": lambda f: float(f(jnp.ones(4), jnp.zeros(4))) == 4.0,
     "physics.oscillator_energy_kernel": lambda f: float(f(SHORT_CHAIN, jnp.zeros(4))) == 0.0,
     # computed from Python numbers, so it checks them (the exception among the kernels)
-    "physics.heat_log_kernel":
+    "physics.heat.heat_log_kernel":
         lambda f: f(8, 8.0)[0, 0] == 0 and _raises(lambda: f(0, 8.0), "n must be")
         and _raises(lambda: f(8, -1.0), "nu_t"),
-    "physics.heat_physics_kernel":
+    "physics.heat.heat_physics_kernel":
         lambda f: _x64(lambda: np.isnan(f(jnp.full((8, 8), np.nan), 8.0)).all()),
-    "physics.heat_loss_kernel":
+    "physics.heat.heat_loss_kernel":
         lambda f: _x64(lambda: float(f(jnp.zeros((8, 8)), jnp.ones((8, 8)), 8.0))) == 32.0,
     "updates.heat_inverse_step_kernel":
-        lambda f: _x64(lambda: np.isnan(f(jnp.full((8, 8), np.nan), 8.0)).all()),
+        lambda f: _x64(lambda: np.isnan(f(jnp.full((8, 8), np.nan),
+                                          physics.heat_log_kernel(8, 8.0))).all()),
     "updates.heat_tikhonov_step_kernel":
-        lambda f: _x64(lambda: np.isnan(f(jnp.full((8, 8), np.nan), 8.0)).all()),
-    "training.control_sample_loss_kernel": lambda f: float(f(jnp.ones(2), jnp.zeros(2))) == 2.0,
-    "training.sip_control_step_kernel":  # x + u: one exact Gauss-Newton step to the target
+        lambda f: _x64(lambda: np.isnan(f(jnp.full((8, 8), np.nan),
+                                          physics.heat_log_kernel(8, 8.0))).all()),
+    "updates.control_sample_loss_kernel": lambda f: float(f(jnp.ones(2), jnp.zeros(2))) == 2.0,
+    "updates.sip_control_step_kernel":  # x + u: one exact Gauss-Newton step to the target
         lambda f: np.allclose(f(control_physics, jnp.zeros((1, 2)), jnp.zeros((1, 2)),
                                 jnp.ones((1, 2)), 1e-6)[0], 1.0, atol=1e-5),
-    "training.control_update_kernel":
+    "updates.control_update_kernel":
         lambda f: jax.eval_shape(
             lambda t: f(control_network, control_physics, "svd", "truncate", 2,
                         jax.flatten_util.ravel_pytree(CONTROL_PARAMS)[1], t, None,
@@ -1245,9 +1584,12 @@ KERNEL_CASES.update({
     "training.heat_prediction_kernel":
         lambda f: jax.eval_shape(f, UNET16, jax.ShapeDtypeStruct((2, 16, 16), jnp.float32)).shape
         == (2, 16, 16),
-    "training.heat_x_direction_kernel":
+    "training.heat_direction_kernel":
         lambda f: _x64(lambda: np.isnan(f(jnp.full((1, 8, 8), np.nan), jnp.zeros((1, 8, 8)), 8.0,
                                            0)).all()),
+    "updates.heat_x_direction_kernel":  # direction 1: the inverse of the residual y* − P(x)
+        lambda f: float(f(jnp.zeros(2), jnp.ones(2), 1, lambda x: x,
+                          lambda x, y: 0.5 * jnp.sum((x - y) ** 2), [lambda r: 2.0 * r])[0]) == 2.0,
     "training.heat_metrics_kernel":
         lambda f: jax.eval_shape(lambda p, x: f(p, x, 8.0), UNET16,
                                  jax.ShapeDtypeStruct((2, 16, 16), jnp.float32))["x"].shape
@@ -1266,7 +1608,8 @@ GAPS = {}
 
 # The command line: every command has usage-error cases (test_every_command_has_usage_error_cases).
 COMMAND_LINE = {"__main__.main", "reference.main"} | {
-    f"{name}.{function}" for name in MODULES for function in ("add_commands", "reproduce", "benchmark")
+    f"{name}.{function}" for name in MODULES
+    for function in ("add_commands", "reproduce", "benchmark", "make_record")
     if callable(getattr(importlib.import_module(f"improved_gradients.{name}"), "add_commands", None))}
 
 # The validation helpers themselves: HELPER_CASES, test_argparse_types, test_writable_directory.
@@ -1329,7 +1672,7 @@ def test_every_command_has_usage_error_cases():
     commands = parser.add_subparsers(dest="command")
     for name in MODULES:
         module = importlib.import_module(f"improved_gradients.{name}")
-        if callable(getattr(module, "add_commands", None)):
+        if getattr(getattr(module, "add_commands", None), "__module__", None) == module.__name__:
             module.add_commands(commands)
     tried = {argv[0] for argv, _ in CLI_USAGE_ERRORS if argv}
     assert set(commands.choices) <= tried, set(commands.choices) - tried
@@ -1338,7 +1681,7 @@ def test_every_command_has_usage_error_cases():
 def test_every_check_helper_has_a_case():
     tested = {case[0].__name__ for case in HELPER_CASES} | set(HELPER_EXEMPT) | {
         "int_in_range", "positive_int", "positive_float", "float_in_range",  # test_argparse_types
-        "writable_directory"}  # test_writable_directory
+        "writable_directory", "existing_directory"}  # test_writable_directory
     helpers = {q.split(".", 1)[1] for q, _ in _public_functions() if q.startswith("_checks.")}
     assert helpers <= tested, helpers - tested
 
@@ -1494,9 +1837,16 @@ def test_writable_directory(tmp_path):
     for text in (str(tmp_path / "file"), str(tmp_path / "file" / "sub"), "/proc/no-such-dir"):
         with pytest.raises(argparse.ArgumentTypeError, match="directory"):
             _checks.writable_directory(text)
+    assert _checks.existing_directory(str(tmp_path)) == tmp_path
+    for text in (str(tmp_path / "file"), str(tmp_path / "missing")):
+        with pytest.raises(argparse.ArgumentTypeError, match="directory"):
+            _checks.existing_directory(text)
 
 
 CLI_USAGE_ERRORS = [
+    (["sip-heat-record", "/no/such/folder"], "does not exist or is not a directory"),
+    (["hig-oscillators-record", "--setting", "linear", "/no/such/folder"],
+     "does not exist or is not a directory"),
     (["sip-bench", "--xi", "1e-30"], "--xi: must be a finite number in [0.01, 1000]"),
     (["sip-bench", "--xi", "nan"], "--xi"),
     (["sip-bench", "--xi", "-1"], "--xi"),
@@ -1534,6 +1884,11 @@ CLI_USAGE_ERRORS = [
     (["hig-oscillators-reproduce", "--methods", "BFGS"], "invalid choice"),
     (["hig-oscillators-reproduce", "--setting", "quadratic"], "invalid choice"),
     (["hig-oscillators-reproduce", "--out", "/etc/hostname"], "not a directory"),
+    (["sip-heat-record"], "the following arguments are required: folders"),
+    (["sip-heat-record", "--out"], "--out: expected one argument"),
+    (["hig-oscillators-record", "--setting", "linear"], "the following arguments are required: folders"),
+    (["hig-oscillators-record", "."], "the following arguments are required: --setting"),
+    (["hig-oscillators-record", "--setting", "quadratic", "."], "invalid choice"),
     (["hig-oscillators-bench", "--repeats", "0"], "--repeats"),
     (["hig-oscillators-bench", "--steps", "-3"], "--steps"),
     (["no-such-command"], "invalid choice"),
@@ -1545,13 +1900,11 @@ CLI_USAGE_ERRORS = [
 def test_command_line_rejects_bad_values_when_parsing(argv, fragment, capsys, monkeypatch):
     """Exit status 2 with the allowed range, before any computation (the run functions
     are replaced by ones that fail if called)."""
-    from improved_gradients import hig_experiments, sip_experiments
-
     def must_not_run(args):
         raise AssertionError("the command ran despite a bad argument")
 
-    for module in (sip_experiments, hig_experiments, heat_experiments, hig_oscillators_experiments):
-        for name in ("reproduce", "benchmark"):
+    for module in map(importlib.import_module, (f"improved_gradients.{n}" for n in MODULES)):
+        for name in ("reproduce", "benchmark", "make_record"):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, must_not_run)
     with pytest.raises(SystemExit) as exit_info:
@@ -1570,12 +1923,10 @@ def test_reference_command_line_rejects_bad_arguments(argv, capsys):
 
 
 def test_a_diverged_run_fails_the_command_naming_step_and_method(capsys, monkeypatch):
-    from improved_gradients import sip_experiments
-
     def diverges(args):
         raise TrainingDiverged("SGD: the loss became non-finite at step 3 (xi = 0.01)")
 
-    for module in (sip_experiments, hig_experiments, heat_experiments, hig_oscillators_experiments):
+    for module in map(importlib.import_module, (f"improved_gradients.{n}" for n in MODULES)):
         for name in ("reproduce", "benchmark"):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, diverges)

@@ -19,7 +19,8 @@ from improved_gradients.physics import (
     heat_rectangles,
     radial_power_spectrum,
 )
-from improved_gradients.training import HEAT_METHODS, heat_optimizer, train_heat
+from improved_gradients.heat_experiments import heat_optimizer
+from improved_gradients.training import HEAT_METHODS, train_heat
 from improved_gradients.updates import heat_inverse_step
 
 N = 64
@@ -66,7 +67,7 @@ def test_mean_is_conserved_and_batches_work():
 def test_inverse_undoes_the_forward_on_low_frequencies():
     x = 0.7 * _mode(1, 2) + 0.4 * _mode(3, 0, phase=1.0) + 0.2 * _mode(2, 4, phase=2.0)
     for inverse in ("bayes", "tikhonov"):
-        dx = heat_inverse_step(heat_physics(x), inverse=inverse, **(
+        dx = heat_inverse_step(heat_physics(x), heat_log_kernel(N, HEAT_NU_T), inverse=inverse, **(
             {"alpha": 1e-8} if inverse == "tikhonov" else {}))
         np.testing.assert_allclose(dx, x, atol=1e-6)
 
@@ -120,8 +121,14 @@ BAD_INPUT = [
     ("nu_t zero", lambda: heat_physics(GRID, 0.0), "nu_t"),
     ("nu_t negative", lambda: heat_physics(GRID, -1.0), "nu_t"),
     ("non-finite x", lambda: heat_physics(np.full((2, N, N), np.nan)), "x"),
-    ("non-finite residual", lambda: heat_inverse_step(np.full((N, N), np.inf)), "residual"),
-    ("unknown inverse", lambda: heat_inverse_step(GRID, inverse="newton"), "inverse"),
+    ("non-finite residual",
+     lambda: heat_inverse_step(np.full((N, N), np.inf), heat_log_kernel(N, HEAT_NU_T)), "residual"),
+    ("unknown inverse",
+     lambda: heat_inverse_step(GRID, heat_log_kernel(N, HEAT_NU_T), inverse="newton"), "inverse"),
+    ("residual on another grid",
+     lambda: heat_inverse_step(GRID, heat_log_kernel(N // 2, HEAT_NU_T)), "residual"),
+    ("log kernel with negative exponents",
+     lambda: heat_inverse_step(GRID, -heat_log_kernel(N, HEAT_NU_T)), "log_kernel"),
     ("count too small", lambda: heat_rectangles(0, 2, count_range=(0, 5)), "count_range"),
     ("count too large", lambda: heat_rectangles(0, 2, count_range=(4, 30)), "count_range"),
     ("count reversed", lambda: heat_rectangles(0, 2, count_range=(6, 5)), "count_range"),
@@ -135,7 +142,8 @@ BAD_INPUT = [
      lambda: heat_experiments.run_methods(["SIP"], x_val=np.zeros((2, 32, 32))), "x_val"),
     ("validation grid other than the batches'",
      lambda: train_heat("SIP", {}, lambda step: heat_rectangles((0, step), 2, n=16, max_half_size=4.0),
-                        np.zeros((2, 32, 32)), steps=1, log_every=1, nu_t=1.0), "x_val"),
+                        np.zeros((2, 32, 32)), optimizer=heat_optimizer("SIP", 2), steps=1,
+                        log_every=1, nu_t=1.0), "x_val"),
     ("log kernel of an empty grid", lambda: heat_log_kernel(0, 8.0), "n"),
     ("log kernel with negative nu_t", lambda: heat_log_kernel(8, -1.0), "nu_t"),
 ]
@@ -163,11 +171,11 @@ def test_training_stops_at_a_non_finite_loss_naming_step_and_method():
     params = unet_init(0, n=n)
     with pytest.raises(ValueError, match=r"batch of step 1 must be finite"):
         train_heat("SIP", params, batches, heat_rectangles(1, 2, n=n, max_half_size=4.0),
-                   steps=2, log_every=1, nu_t=1.0)
+                   optimizer=heat_optimizer("SIP", 2), steps=2, log_every=1, nu_t=1.0)
     params = jax.tree_util.tree_map(lambda p: p * np.nan, params)
     with pytest.raises(TrainingDiverged, match=r"step 0 \(method 'Adam'\)") as info:
         train_heat("Adam", params, batches, heat_rectangles(1, 2, n=n, max_half_size=4.0),
-                   steps=2, log_every=1, nu_t=1.0)
+                   optimizer=heat_optimizer("Adam", 2), steps=2, log_every=1, nu_t=1.0)
     assert (info.value.method, info.value.step) == ("Adam", 0)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from improved_gradients import hig_experiments, physics
 from improved_gradients.__main__ import main
+from improved_gradients.errors import TrainingDiverged
 from improved_gradients.models import init_mlp_glorot, mlp_apply
 from improved_gradients.updates import batch_jacobian, svd_power_update
 
@@ -252,10 +253,10 @@ def test_training_smoke_and_determinism(small_data):
                                    batch_size=32, kappa=-0.5, tau=1e-5) for _ in range(2)]
     run = runs[0]
     assert run["step"].tolist() == [0, 50, 100, 150, 200]
-    assert run["probe"].shape == (5, 2) and run["theta"].shape == (30,)
+    assert run["probe"].shape == (5, 2) and run["params"].shape == (30,)
     assert run["val_loss"][-1] < 0.5 * run["val_loss"][0]
     assert np.all(np.diff(run["time"]) > 0)
-    for key in ("val_loss", "act_mean", "act_std", "probe", "theta"):
+    for key in ("val_loss", "act_mean", "act_std", "probe", "params"):
         np.testing.assert_array_equal(run[key], runs[1][key])
     adam = hig_experiments.train_hig_toy(small_data, 1.0, "adam", steps=200, log_every=100,
                                   batch_size=64, lr=1e-2)
@@ -269,9 +270,10 @@ def test_training_time_budget_extends_beyond_deterministic_steps(small_data):
 
 
 def test_training_reports_divergence_with_step(small_data):
-    with pytest.raises(ValueError, match=r"not finite at step \d+"):
+    with pytest.raises(TrainingDiverged, match=r"not finite at step \d+") as info:
         hig_experiments.train_hig_toy(small_data, 1.0, "adam", steps=100, log_every=50,
                                batch_size=16, lr=1e30)
+    assert "'adam'" in info.value.method and 1 <= info.value.step <= 100
 
 
 @pytest.mark.parametrize(
@@ -324,3 +326,41 @@ def test_bench_command_smoke(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "HIG / Adam" in out and "as the batch grows" in out and "hidden width grows" in out
+
+
+# --- claims ---------------------------------------------------------------------------
+
+
+def test_claims_from_the_stored_references_say_what_the_page_says():
+    from improved_gradients import claims
+
+    judged = claims.judge_page(hig_experiments.PAGE, hig_experiments.evidence())
+    assert list(judged) == [c.name for c in hig_experiments.claims.CLAIMS]
+    verdicts = {name: row[-1].result.verdict for name, row in judged.items()}
+    assert verdicts["hig-toy/hig-level"] == "yes"
+    assert verdicts["hig-toy/adam-plateau-equal-time"] == "no"
+    assert verdicts["hig-toy/hig-ahead-of-clamped-gn"] == "no"
+    assert verdicts["hig-toy/gn-saturated"] == "not run"  # the activations are not stored
+
+
+def test_evidence_from_runs_feeds_the_same_rules():
+    from improved_gradients import claims
+
+    entry = {"act_mean": np.zeros(3), "steps": 3000}
+    seeds = {(0.01, "HIG"): {**entry, "val_loss": np.array([1e-3, 2e-3, 3e-3]),
+                             "act_std": np.full(3, 0.5)},
+             (0.01, "GN"): {**entry, "val_loss": np.full(3, 0.4), "act_std": np.full(3, 0.05)},
+             (0.01, "Adam"): {**entry, "val_loss": np.full(3, 0.05), "act_std": np.ones(3),
+                              "val_loss_short": np.full(3, 0.25)}}
+    evidence = hig_experiments.evidence_from_runs(
+        seeds, {("GN", 1e-3, "clamp"): np.full(3, 0.4)}, {"Adam": {"val_loss": np.array([0.3])}})
+    verdicts = {name: row[0].result.verdict
+                for name, row in claims.judge_page(hig_experiments.PAGE, evidence).items()}
+    assert verdicts == {"hig-toy/hig-level": "yes", "hig-toy/gn-loss-level": "yes",
+                        "hig-toy/gn-saturated": "yes", "hig-toy/adam-plateau-equal-time": "yes",
+                        "hig-toy/hig-ahead-of-clamped-gn": "yes"}
+
+
+def test_discussion_rows_carry_no_verdict():
+    rows = hig_experiments.discussion_summary()
+    assert {key for row in rows for key in row} == {"experiment", "method", "metric", "value", "note"}

@@ -123,8 +123,8 @@ def test_sip_target_is_a_full_gauss_newton_step_whatever_the_batch():
         rng = np.random.default_rng(0)
         x = jnp.asarray(rng.uniform(size=(8, 4)))
         u = jnp.asarray(rng.normal(size=(8, 6)) * 0.1)
-        du, y = training.sip_control_step_kernel(physics, x, u, x, 1e-6)
-        du_one, _ = training.sip_control_step_kernel(physics, x[:1], u[:1], x[:1], 1e-6)
+        du, y = updates.sip_control_step_kernel(physics, x, u, x, 1e-6)
+        du_one, _ = updates.sip_control_step_kernel(physics, x[:1], u[:1], x[:1], 1e-6)
         np.testing.assert_allclose(du[0], du_one[0], rtol=1e-12)  # no 1/B, no 2
         jac = np.asarray(jax.jacfwd(physics, argnums=1)(x[0], u[0]))
         np.testing.assert_allclose(du[0], -np.linalg.pinv(jac) @ np.asarray(y[0] - x[0]),
@@ -134,7 +134,7 @@ def test_sip_target_is_a_full_gauss_newton_step_whatever_the_batch():
         assert np.abs(np.asarray(reached - x)).max() < 1e-9
         # the source notebook's scaling (the pseudo-inverse applied to ∂(loss/B)/∂y) is
         # 2/B of this step: with B = 256 only 1/128 of the way
-        source = training.sip_control_step_kernel(physics, x[:1], u[:1], x[:1], 1e-6,
+        source = updates.sip_control_step_kernel(physics, x[:1], u[:1], x[:1], 1e-6,
                                                   eta=2.0 / 256)[0]
         np.testing.assert_allclose(source[0] * 128, du[0], rtol=1e-12)
 
@@ -149,8 +149,8 @@ def _tiny_problem():
 
 @pytest.mark.parametrize("kappa", [-0.5, -1.0])
 def test_hig_and_gn_steps_are_the_shared_svd_power_update(kappa):
-    assert training.svd_power_update_kernel is updates.svd_power_update_kernel
-    assert "svd_power_update_kernel(" in inspect.getsource(training.control_update_kernel)
+    assert training.control_update_kernel is updates.control_update_kernel
+    assert "svd_power_update_kernel(" in inspect.getsource(updates.control_update_kernel)
     network, physics, params, data = _tiny_problem()
     run = training.train_control_network(network, physics, params, data, "svd", steps=1,
                                          chunk_steps=1, batch_size=16, kappa=kappa, seed=5)
@@ -162,7 +162,7 @@ def test_hig_and_gn_steps_are_the_shared_svd_power_update(kappa):
     y = jax.vmap(lambda x: physics(x, network(params, x)))(xb)
     g = (2.0 * (y - xb) / 16).reshape(-1)
     expected = updates.svd_power_update(jac, g, kappa, 1e-6)
-    step = run["theta"] - theta  # float32 Jacobians of two compilations: rounding only
+    step = run["params"] - theta  # float32 Jacobians of two compilations: rounding only
     assert np.linalg.norm(step - expected) < 1e-3 * np.linalg.norm(expected)
 
 
@@ -195,7 +195,7 @@ def test_run_seeds_keeps_a_diverged_run_and_raises_every_other_error(monkeypatch
             raise ValueError("a bug whose message happens to say: not finite")
         return {"step": np.array([0, 2]), "time": np.array([0.0, 1.0]),
                 "test_loss": np.array([1.0, 0.5]), "train_loss": np.array([np.nan, 0.6]),
-                "theta": np.zeros(3)}
+                "params": np.zeros(3)}
 
     monkeypatch.setattr(osc, "run_method", run_method)
     runs = osc.run_seeds("linear", seeds=(0, 1), methods=["Adam", "GN"])
@@ -304,15 +304,17 @@ def test_hig_split_picks_enough_repeats_and_adds_up():
 
 
 def test_run_chunks_stops_at_the_first_non_finite_step_and_keeps_time():
-    def chunk(theta, opt, key, first_bad, step, hyper):
-        step = step + 2
-        bad = jnp.where((step >= hyper["bad_at"]) & (first_bad < 0), step - 1, first_bad)
-        return theta + 1.0, opt, key, bad, step, theta.sum()
+    def chunk(state, inputs):
+        count = state.count + 2
+        bad = jnp.where((count >= inputs["bad_at"]) & (state.first_bad < 0), count - 1,
+                        state.first_bad)
+        return (training.LoopState(state.params + 1.0, None, None, bad, count),
+                state.params.sum())
 
-    state = (jnp.zeros(3), None, None, jnp.int32(-1), jnp.int32(0))
+    state = training.LoopState(jnp.zeros(3), None, None, jnp.int32(-1), jnp.int32(0))
     seen = list(training.run_chunks(chunk, state, {"bad_at": 100}, 2, 6))
     assert [done for done, *_ in seen] == [2, 4, 6]
-    assert [float(metrics[0]) for *_, metrics in seen] == [0.0, 3.0, 6.0]
+    assert [float(metrics) for *_, metrics in seen] == [0.0, 3.0, 6.0]
     assert all(b >= a for (_, a, _, _), (_, b, _, _) in zip(seen, seen[1:]))
     with pytest.raises(ValueError, match=r"toy: training diverged.*at step 4"):
         list(training.run_chunks(chunk, state, {"bad_at": 4}, 2, 10, label="toy"))

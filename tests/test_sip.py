@@ -13,7 +13,7 @@ import numpy as np
 import optax
 import pytest
 
-from improved_gradients import sip_experiments
+from improved_gradients import claims, sip_experiments
 from improved_gradients.physics import (
     SIN_GLOBAL_SCALE,
     rotate,
@@ -439,8 +439,14 @@ def _outcome(sip_xi, adam_xi, sip_phi, adam_phi, c1, c32):
             "phi_sweep": {"SIP": np.asarray(sip_phi), "Adam": np.asarray(adam_phi), **weak}}
 
 
+def _verdicts(outcome):
+    """{short claim name: verdict label} of the page's claims on one outcome."""
+    judged = claims.judge_page(sip_experiments.PAGE, sip_experiments.evidence_from({"b": outcome}))
+    return {name.split("/", 1)[1]: row[0].result.label for name, row in judged.items()}
+
+
 def test_claim_verdicts_follow_their_rules():
-    c1 = {"SIP": 8e-4, "Adam": 4e-4, "SGD": 2e-3, "Adadelta": 1e-3, "Adagrad": 7e-4,
+    c1 = {"SIP": 8e-4, "Adam": 4e-4, "SGD": 1.9e-3, "Adadelta": 1e-3, "Adagrad": 7e-4,
           "RMSprop": 6e-4}
     c32 = {"SIP": 1.3e-2, "Adam": 0.3, "SGD": 1.5, "Adadelta": 1.5, "Adagrad": 1.5,
            "RMSprop": 1.5}
@@ -448,14 +454,50 @@ def test_claim_verdicts_follow_their_rules():
     adam_xi = np.array([1, 1, 1, 1, 1, 9, 9, 9]) * 1e-4    # ahead up to ξ = 20
     paper_like = _outcome(sip_xi, adam_xi, np.full(9, 0.012),
                           np.linspace(0.012, 0.3, 9), c1, c32)
-    assert [v for _, _, v in sip_experiments.claims(paper_like)] == ["yes"] * 8
+    assert set(_verdicts(paper_like).values()) == {"yes"}
+    assert len(_verdicts(paper_like)) == 12
     c1_slow = dict(c1, Adadelta=3e-3)
     deviating = _outcome(sip_xi, np.array([1, 9, 9, 9, 9, 9, 9, 9]) * 1e-4, np.full(9, 0.012),
                          np.linspace(0.06, 0.3, 9), c1_slow, c32)
-    verdicts = [v for _, _, v in sip_experiments.claims(deviating)]
-    assert verdicts[2] == "partly"          # Adadelta above 2.1e-3
-    assert verdicts[4] == "no"              # Adam ahead only at ξ = 1
-    assert verdicts[5] == "partly"          # rotation penalty 5 instead of 25
+    verdicts = _verdicts(deviating)
+    assert verdicts["xi1-all-converge"] == "partly"     # Adadelta above 2.1e-3
+    assert verdicts["adam-ahead"] == "no"               # Adam ahead only at ξ = 1
+    assert verdicts["adam-rotation"] == "no"            # rotation penalty 5: ×5 from 25
+
+
+def test_verdicts_near_a_threshold_say_so():
+    """The three values of issue 20 that sit on a threshold are shown as such."""
+    c1 = {"SIP": 8e-4, "Adam": 4e-4, "SGD": 1e-3, "Adadelta": 2.095e-3, "Adagrad": 7e-4,
+          "RMSprop": 6e-4}
+    c32 = {"SIP": 1.3e-2, "Adam": 0.3, "SGD": 1.5, "Adadelta": 1.5, "Adagrad": 1.5,
+           "RMSprop": 1.5}
+    adam_xi = np.array([1, 1, 1, 1, 3.96, 9, 9, 9]) * 1e-4   # Adam/SIP 0.99 at ξ = 20
+    weak_phi = np.full(9, 0.515)
+    outcome = _outcome(np.full(8, 4e-4), adam_xi, np.full(9, 0.012),
+                       np.linspace(0.012, 0.3, 9), c1, c32)
+    outcome["phi_sweep"].update({m: weak_phi for m in sip_experiments.WEAK_METHODS})
+    verdicts = _verdicts(outcome)
+    for name in ("xi1-all-converge", "adam-ahead", "others-fail-phi"):
+        assert verdicts[name] == "yes (at the threshold)", name
+    assert verdicts["sip-flat-xi"] == "yes"
+
+
+def test_stored_evidence_has_every_budget_and_the_record_last():
+    """The discussion's evidence: the page's references for the short budgets (no sweeps:
+    those claims are not run there), the record for the paper's budget and twice it; at
+    the record's budget the verdicts equal the record's outcomes judged directly."""
+    stored = sip_experiments.evidence()
+    assert list(stored) == list(sip_experiments.BUDGETS)
+    record = sip_experiments.load_long_budget_record()
+    assert stored["record"]["budget"] == record["budget"]
+    judged = claims.judge_page(sip_experiments.PAGE, stored)
+    at_record = sip_experiments.outcomes(sip_experiments.record_view(record, record["budget"]))
+    direct = claims.judge_page(sip_experiments.PAGE,
+                               sip_experiments.evidence_from({"record": at_record}))
+    for name, row in judged.items():
+        assert row[-1].result == direct[name][0].result, name
+    assert judged["sip-training/adam-ahead"][0].result.verdict == "not run"
+    assert judged["sip-training/xi1-all-converge"][0].result.verdict != "not run"
 
 
 def test_reproduce_budget_factor_validated_at_parse_time():
@@ -484,10 +526,11 @@ def test_measure_cost_per_update_has_sip_and_adam():
 
 def test_discussion_summary_rows_from_the_stored_references():
     rows = sip_experiments.discussion_summary()
-    assert len(rows) == 5
+    assert len(rows) == 10
     for row in rows:
-        assert set(row) >= {"experiment", "method", "metric", "value", "claim", "reproduced"}
-        assert row["reproduced"] in ("yes", "partly", "no") and row["value"] > 0
+        assert {"experiment", "method", "metric", "value"} <= set(row) <= {
+            "experiment", "method", "metric", "value", "note"}
+        assert row["value"] > 0
 
 
 def _power_law_record(p_adam, p_sip, adam_over_sip):

@@ -1,28 +1,43 @@
 """Helpers for the chapter "Improved gradients for physics-based deep learning".
 
-Reusable parts, one module each:
+Reusable parts, one module (or sub-package) each:
 
 - ``physics``: the forward problems (the toy y(x), the crux of scale-invariance, the SIP
-  sin benchmark, the HIG toy, the coupled oscillators, the heat equation).
+  sin benchmark, the HIG toy, the coupled oscillators; the heat equation in
+  ``physics.heat``, its names re-exported by ``physics``).
 - ``updates``: the update rules the chapter teaches, written by hand (GD, Newton, the
   inverse simulator, the SIP inverse steps, the SVD-based κ/τ family of HIG and
-  Gauss-Newton, the heat equation's inverse steps).
+  Gauss-Newton, the steps of a control network, the heat equation's inverse steps and
+  x-space directions), each with its formula.
 - ``models``: small MLPs in plain JAX and the U-Net (flax).
-- ``training``: the generic loops (``iterate``, ``optax_trajectory``, ``run_chunks``,
-  ``train_control_network``, ``train_heat``).
+- ``training``: the loops. ``iterate`` and ``optax_trajectory`` (toy-comparison,
+  scale-invariance); one compiled loop for a method's step function (``LoopState``,
+  ``sampled_chunk``, ``run_chunks``, ``train_chunks``), which the HIG toy
+  (``hig_experiments.train_hig_toy``) and the control network
+  (``train_control_network``, hig-oscillators) use; ``train_heat`` (sip-heat, one jitted
+  step per call). Every loop returns {"step", "time", "params", metrics}.
+- ``errors``: ``TrainingDiverged``, the one way a training loop reports divergence.
+- ``claims``: the registry of the book's claims, one record each, the one place
+  verdicts come from.
+- ``common``: best-of timing, provenance of stored results, saving figures, the flags and
+  the one argument-check hook of a ``*-reproduce`` command.
 - ``plotting``: one figure style, one colour per method, generic drawing primitives.
 - ``machine`` and ``reference``: the pinned machine configuration and the stored,
   tolerance-checked reference values of the training outcomes.
 - ``notebook``: ``show_source`` and ``glue`` for the pages.
-- ``errors``: ``TrainingDiverged``, the one way a training loop reports divergence.
+- ``_checks``: the argument checks every public function uses.
 
-One experiments module per page, in reading order, holding everything that belongs to
-that page (settings, runs, tables, figures, its command-line commands and its rows of
-the discussion): ``theory_experiments`` (scale-invariance), ``toy_experiments``
-(toy-comparison), ``sip_experiments`` (sip-training; its training loop
-``run_sin_sweep``), ``heat_experiments`` (sip-heat), ``hig_experiments`` (hig-toy; its
-training loop ``train_hig_toy``), ``hig_oscillators_experiments`` (hig-oscillators) and
-``discussion_experiments`` (discussion). ``__main__`` is the command line.
+One experiments sub-package per page with several concerns, a module for the small ones,
+in reading order, holding what belongs to that page (settings, runs, tables, figures, its
+claims, its commands and its rows of the discussion page): ``theory_experiments``
+(scale-invariance), ``toy_experiments`` (toy-comparison), ``sip_experiments``
+(sip-training: ``sweep``, ``runs``, ``record``, ``convergence``, ``claims``,
+``figures``, ``command``), ``heat_experiments`` (sip-heat: ``figures``, ``record``,
+``claims``, ``command``), ``hig_experiments`` (hig-toy: ``claims``, ``timings``,
+``figures``), ``hig_oscillators_experiments`` (hig-oscillators: ``figures``, ``record``,
+``claims``, ``command``) and ``discussion_experiments`` (discussion). A sub-package
+re-exports the names its page uses. ``__main__`` is the command line; its
+``*-reproduce`` commands write ``provenance.json`` beside their results.
 
 Boundary policy (bad input)
 ---------------------------
@@ -45,8 +60,8 @@ Degenerate cases of the update rules: a singular Hessian (``newton_step``,
 ``inverse_simulator_step``) raises ValueError naming it, with its eigenvalues; a zero
 Jacobian or zero g in ``svd_power_update`` gives the documented zero step (the
 pseudo-inverse of zero); a training loop (``training.iterate``, ``optax_trajectory``,
-``run_chunks``, ``train_control_network``, ``train_heat``, ``sip_experiments.run_sin_sweep``
-and its timings, ``hig_experiments.train_hig_toy``) that meets a non-finite loss or
+``run_chunks`` and the loops built on it, ``train_heat``, ``sip_experiments.run_sin_sweep``
+and its timings) that meets a non-finite loss or
 parameter raises ``errors.TrainingDiverged`` (a ValueError) naming the step and the
 method, and the command line reports it as an error with exit status 1.
 

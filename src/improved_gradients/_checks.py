@@ -6,9 +6,6 @@ shape and dtype are known but whose values are not, so shapes, dtypes, names and
 numbers are checked (at trace time, once per compilation: free inside a jitted loop)
 and value checks (finiteness) only run on concrete arrays.
 
-``TrainingDiverged`` lives in ``errors`` (public); it is re-exported here for the
-modules that import it from ``_checks``.
-
 The second half holds the ``argparse`` ``type=`` factories of the command line
 (``positive_int``, ``int_in_range``, ``float_in_range``, ``writable_directory``): they
 turn a bad value into a usage error (exit status 2) that states the allowed range,
@@ -21,8 +18,6 @@ import numbers
 import pathlib
 
 import numpy as np
-
-from .errors import TrainingDiverged  # noqa: F401  (re-exported)
 
 
 def is_traced(value):
@@ -100,6 +95,19 @@ def check_array(name, value, shape=None, *, finite=True, min_size=None):
     return array
 
 
+def _finite_scalar(value, wanted):
+    """``value`` as a float if it is one finite real number, else ValueError(``wanted``)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0:
+        raise ValueError(wanted)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(wanted) from None
+    if not math.isfinite(number):
+        raise ValueError(wanted)
+    return number
+
+
 def check_number(name, value, low=None, high=None, *, low_open=False, high_open=False):
     """Raise ValueError unless ``value`` is a finite real number in the interval
     [low, high] (an open end with ``low_open``/``high_open``; ``None``: unbounded).
@@ -107,14 +115,8 @@ def check_number(name, value, low=None, high=None, *, low_open=False, high_open=
     interval = (("(" if low_open else "[") + ("-inf" if low is None else f"{low:g}") + ", "
                 + ("inf" if high is None else f"{high:g}") + (")" if high_open else "]"))
     wanted = f"{name} must be a finite number in {interval}, got {_describe(value)}"
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0:
-        raise ValueError(wanted)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(wanted) from None
-    if (not math.isfinite(number)
-            or (low is not None and (number < low or (low_open and number == low)))
+    number = _finite_scalar(value, wanted)
+    if ((low is not None and (number < low or (low_open and number == low)))
             or (high is not None and (number > high or (high_open and number == high)))):
         raise ValueError(wanted)
     return number
@@ -123,13 +125,8 @@ def check_number(name, value, low=None, high=None, *, low_open=False, high_open=
 def check_positive(name, value):
     """Raise ValueError unless ``value`` is a finite number > 0."""
     wanted = f"{name} must be a positive finite number, got {_describe(value)}"
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0:
-        raise ValueError(wanted)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(wanted) from None
-    if not math.isfinite(number) or number <= 0:
+    number = _finite_scalar(value, wanted)
+    if number <= 0:
         raise ValueError(wanted)
     return number
 
@@ -358,6 +355,15 @@ def _can_write_in(directory):
             return True
     except OSError:
         return False
+
+
+def existing_directory(text):
+    """argparse type: a directory that exists (an input folder). Returns a ``pathlib.Path``."""
+    path = pathlib.Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"input directory {text!r} does not exist or is not a "
+                                         f"directory")
+    return path
 
 
 def writable_directory(text):

@@ -1,21 +1,26 @@
-"""The discussion page (book/discussion): one table over every experiment of the book.
+"""The discussion page (book/discussion): one table over every experiment of the book and
+one table of the book's claims.
 
-Each experiments page's module provides two public functions (the interface of the book):
+Each experiments page's module provides (the interface of the book):
 
-- ``discussion_summary()``: rows {"experiment", "method", "metric", "value", "claim",
-  "reproduced", optional "note"} read from that page's stored, tolerance-checked reference
-  values (``references/<page>.json``), so the table does not depend on the order in which
-  the pages are built and runs no training;
+- ``discussion_summary()``: rows {"experiment", "method", "metric", "value", optional
+  "note"} read from that page's stored, tolerance-checked reference values
+  (``references/<page>.json``), so the table does not depend on the order in which the
+  pages are built and runs no training;
 - ``measure_cost_per_update(repeats=3)``: {method: seconds per update}, "Adam" included,
-  measured side by side on the machine that builds the book.
+  measured side by side on the machine that builds the book (recorded with the
+  references);
+- ``evidence()``: {budget label: evidence} of its claims (``claims``), shortest budget
+  first, the last the largest the book has evidence for (the long-budget records
+  included), from stored values only.
 
 This module checks that they provide it (``load_modules``), joins rows and costs
-(``experiment_table``), formats the table and times the SVD step of HIG at a few sizes
+(``experiment_table``), judges every claim with the registry's rule at the largest budget,
+the shortest beside it (``claim_rows``), and times HIG's update at a few sizes
 (``svd_timings``).
 """
 
 import math
-import time
 import types
 
 import jax
@@ -23,11 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from . import claims as registry
 from . import (heat_experiments, hig_experiments, hig_oscillators_experiments, sip_experiments,
                toy_experiments, updates)
 from ._checks import (check_choice, check_mapping, check_positive, check_positive_int,
                       check_records, check_seed, check_sequence, check_text)
-from .reference import recorded_costs
+from .common import best_seconds
+from .reference import recorded_costs, stored_verdicts
 
 PAGE = "discussion"
 # The experiments modules of the pages that train, in the book's reading order.
@@ -38,12 +45,12 @@ EXPERIMENT_MODULES = (
     hig_experiments,
     hig_oscillators_experiments,
 )
-INTERFACE = ("discussion_summary", "measure_cost_per_update")
-ROW_KEYS = ("experiment", "method", "metric", "value", "claim", "reproduced")
-REPRODUCED = ("yes", "partly", "no")
+INTERFACE = ("discussion_summary", "measure_cost_per_update", "evidence")
+ROW_KEYS = ("experiment", "method", "metric", "value")
 BASELINE = "Adam"
-# (rows of the stacked Jacobian B·dim_y, parameters): the sizes the SVD step is timed at.
-SVD_SIZES = ((32, 1024), (128, 1024), (512, 1024), (128, 8192))
+# (rows of the stacked Jacobian B·dim_y, parameters): the sizes HIG's update is timed at,
+# from wide Jacobians (rows < parameters) to tall ones.
+SVD_SIZES = ((32, 1024), (128, 1024), (512, 1024), (1024, 1024), (2048, 1024), (128, 8192))
 
 
 def load_modules(modules=EXPERIMENT_MODULES):
@@ -80,7 +87,7 @@ def _check_modules(modules):
 
 
 TABLE_KEYS = ROW_KEYS + ("note", "page", "cost")
-CLAIM_KEYS = ("page", "experiment", "claim", "reproduced", "notes", "values")
+CLAIM_KEYS = ("page", "claim", "source", "value", "budget", "verdict", "label", "short")
 TIMING_KEYS = ("rows", "params", "svd", "adam")
 
 
@@ -95,14 +102,15 @@ def _check_timings(timings):
 
 
 def check_row(row, page):
-    """Validate one row of ``discussion_summary()``; returns a clean copy."""
+    """Validate one row of ``discussion_summary()``; returns a clean copy (the row's keys
+    ROW_KEYS, "note" and "page")."""
     check_text("page", page)
     if not isinstance(row, dict):
         raise ValueError(f"{page}: a summary row must be a dict, got {type(row).__name__}")
     missing = [key for key in ROW_KEYS if key not in row]
     if missing:
         raise ValueError(f"{page}: summary row {row!r} lacks {', '.join(missing)}")
-    for key in ("experiment", "method", "metric", "claim"):
+    for key in ("experiment", "method", "metric"):
         if not isinstance(row[key], str) or not row[key].strip():
             raise ValueError(f"{page}: summary row field {key!r} must be a non-empty string")
     try:
@@ -111,9 +119,6 @@ def check_row(row, page):
         raise ValueError(f"{page}: summary value must be a number, got {row['value']!r}") from None
     if not math.isfinite(value):
         raise ValueError(f"{page}: summary value of {row['method']} is not finite ({value})")
-    if row["reproduced"] not in REPRODUCED:
-        raise ValueError(f"{page}: reproduced must be one of {', '.join(REPRODUCED)}, "
-                         f"got {row['reproduced']!r}")
     note = row.get("note", "") or ""
     if not isinstance(note, str):
         raise ValueError(f"{page}: note must be a string, got {note!r}")
@@ -184,65 +189,81 @@ def experiment_table(rows, costs):
 
 
 def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return registry.plain(str(text)).replace("|", "\\|").replace("\n", " ")
 
 
 def format_table(table):
-    """The table as Markdown: page, problem, method, metric, value, cost, reproduced; the
+    """The table as Markdown: page, problem, method, metric, value, cost; the page,
     problem and metric are written once per group of rows that share them."""
     check_records("table", table, TABLE_KEYS)
-    lines = ["| page | problem | method | metric | value | cost per update (× Adam) "
-             "| claim reproduced |", "|---|---|---|---|---:|---:|---|"]
+    lines = ["| page | problem | method | metric | value | cost per update (× Adam) |",
+             "|---|---|---|---|---:|---:|"]
     previous = None
     for row in table:
         group = (row["page"], row["experiment"], row["metric"])
         page, problem, metric = ("", "", "") if group == previous else group
         cost = "not measured" if row["cost"] is None else f"{row['cost']:.2g}"
         lines.append(f"| {_cell(page)} | {_cell(problem)} | {_cell(row['method'])} "
-                     f"| {_cell(metric)} | {row['value']:.3g} | {cost} | {row['reproduced']} |")
+                     f"| {_cell(metric)} | {row['value']:.3g} | {cost} |")
         previous = group
     return "\n".join(lines)
 
 
-def claims(table):
-    """The distinct claims, in order: [{"page", "experiment", "claim", "reproduced",
-    "notes", "values"}], reproduced the weakest verdict of the claim's rows."""
-    for k, row in enumerate(check_records("table", table, TABLE_KEYS)):
-        check_choice(f"table[{k}]['reproduced']", row["reproduced"], REPRODUCED)
-    grouped = {}
-    for row in table:
-        key = (row["page"], row["experiment"], row["claim"])
-        entry = grouped.setdefault(key, {"page": row["page"], "experiment": row["experiment"],
-                                         "claim": row["claim"], "reproduced": "yes",
-                                         "notes": [], "values": []})
-        if REPRODUCED.index(row["reproduced"]) > REPRODUCED.index(entry["reproduced"]):
-            entry["reproduced"] = row["reproduced"]
-        if row["note"] and row["note"] not in entry["notes"]:
-            entry["notes"].append(row["note"])
-        entry["values"].append(f"{row['method']}: {row['metric']} {row['value']:.3g}")
-    return list(grouped.values())
+def page_judgements(modules):
+    """{page: judgements}: every claim of every page at every budget that page has evidence
+    for, as the page judged and stored them (``reference.stored_verdicts``), or judged here
+    by the registry's rules on ``module.evidence()`` where the page stored none."""
+    modules = _check_modules(modules)
+    judgements = {}
+    for module in modules:
+        page = page_name(module)
+        stored = stored_verdicts(page)
+        judgements[page] = (stored if stored is not None
+                            else registry.judge_page(page, module.evidence()))
+    return judgements
 
 
-def format_claims(claim_list, verdicts=REPRODUCED):
-    """Markdown list of the claims whose verdict is in ``verdicts``, with their numbers."""
-    check_records("claim_list", claim_list, CLAIM_KEYS, min_size=0)
-    for verdict in check_sequence("verdicts", verdicts, min_size=0):
-        check_choice("verdict", verdict, REPRODUCED)
-    lines = []
-    for entry in claim_list:
-        if entry["reproduced"] in verdicts:
-            note = f" {' '.join(entry['notes'])}" if entry["notes"] else ""
-            lines.append(f"- **{_cell(entry['experiment'])}** ({entry['page']}): "
-                         f"{_cell(entry['claim'])} Reproduced: **{entry['reproduced']}** "
-                         f"({'; '.join(entry['values'])}).{note}")
-    return "\n".join(lines) if lines else "- (none)"
+def claim_rows(judgements):
+    """One row per claim: its page, statement and source, the value shown and the verdict
+    at the largest budget ("budget", "value", "verdict", "label"), and "short": the
+    shortest budget's "<value>: <verdict>" where the page has a shorter budget too (else
+    None)."""
+    check_mapping("judgements", judgements)
+    rows = []
+    for page, by_claim in judgements.items():
+        check_mapping(f"judgements[{page!r}]", by_claim)
+        for row in by_claim.values():
+            largest, shortest = row[-1], row[0]
+            short = (None if len(row) == 1 else
+                     f"{shortest.budget}: {shortest.result.shown}, {shortest.result.label}")
+            rows.append({"page": page, "claim": largest.claim.statement,
+                         "source": largest.claim.source, "value": largest.result.shown,
+                         "budget": largest.budget, "verdict": largest.result.verdict,
+                         "label": largest.result.label, "short": short})
+    return rows
 
 
-def verdict_counts(claim_list):
-    """{verdict: number of claims} for every verdict."""
-    check_records("claim_list", claim_list, ("reproduced",), min_size=0)
-    return {verdict: sum(entry["reproduced"] == verdict for entry in claim_list)
-            for verdict in REPRODUCED}
+def format_claims(rows, verdicts=registry.VERDICTS):
+    """The claims whose largest-budget verdict is in ``verdicts`` as a Markdown table:
+    claim with its page, source value, book value, budget, verdict, and the shortest
+    budget's verdict."""
+    check_records("rows", rows, CLAIM_KEYS, min_size=0)
+    verdicts = [check_choice("verdict", v, registry.VERDICTS)
+                for v in check_sequence("verdicts", verdicts, min_size=0)]
+    lines = ["| claim (page) | source | book value | budget | verdict | shortest budget |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        if row["verdict"] in verdicts:
+            lines.append(f"| {_cell(row['claim'])} (*{row['page']}*) | {_cell(row['source'])} "
+                         f"| {_cell(row['value'])} | {_cell(row['budget'])} "
+                         f"| **{row['label']}** | {_cell(row['short'] or 'the same')} |")
+    return "\n".join(lines)
+
+
+def verdict_counts(rows):
+    """{verdict: number of claims with that verdict at their largest budget}."""
+    check_records("rows", rows, ("verdict",), min_size=0)
+    return {verdict: sum(row["verdict"] == verdict for row in rows) for verdict in registry.VERDICTS}
 
 
 def cost_range(table, prefix):
@@ -282,51 +303,36 @@ def svd_timings(sizes=SVD_SIZES, repeats=3, seed=0):
         grad = jac.T @ g
         state = adam.init(grad)
         results.append({"rows": rows, "params": params,
-                        "svd": _best_time(lambda: hig(jac, g), repeats),
-                        "adam": _best_time(lambda: adam_step(grad, state), repeats)})
+                        "svd": best_seconds(lambda: hig(jac, g), repeats),
+                        "adam": best_seconds(lambda: adam_step(grad, state), repeats)})
     return results
 
 
-def _best_time(call, repeats):
-    jax.block_until_ready(call())
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(call())
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def svd_scaling_exponent(timings, params):
-    """p in t ∝ rows^p, fitted (least squares in log-log) over the timings at ``params``
-    parameters; the Gram-matrix route predicts about 2 (J Jᵀ) to 3 (its eigendecomposition)."""
+def svd_scaling_exponents(timings, params):
+    """Local exponents p of t ∝ rows^p between successive row counts at ``params``
+    parameters: [(rows_from, rows_to, p)]. The Gram-matrix route predicts p between 2 (J Jᵀ)
+    and 3 (its eigendecomposition) while rows < parameters, and about 1 beyond (the
+    parameter-side Gram matrix JᵀJ has a fixed size; only forming it grows with the rows)."""
     timings = _check_timings(timings)
     params = check_positive_int("params", params)
-    points = [(t["rows"], t["svd"]) for t in timings if t["params"] == params]
+    points = sorted((t["rows"], t["svd"]) for t in timings if t["params"] == params)
     if len(points) < 2:
         raise ValueError(f"need timings at two or more row counts with {params} parameters")
-    rows, seconds = np.log(np.array(points, dtype=np.float64)).T
-    return float(np.polyfit(rows, seconds, 1)[0])
+    return [(r0, r1, float(np.log(t1 / t0) / np.log(r1 / r0)))
+            for (r0, t0), (r1, t1) in zip(points, points[1:])]
 
 
 def format_svd_timings(timings):
-    """The SVD timings as a Markdown table (rows, parameters, ms per update, × Adam)."""
+    """The timings as a Markdown table (rows, parameters, ms per update, × Adam, and the
+    local exponent from the previous row count at the same parameters)."""
     timings = _check_timings(timings)
-    lines = ["| Jacobian rows B·dim_y | parameters | HIG update (ms) | × Adam update |",
-             "|---:|---:|---:|---:|"]
+    exponents = {(t["params"], r1): p for t in timings
+                 for r0, r1, p in (svd_scaling_exponents(timings, t["params"])
+                                   if sum(u["params"] == t["params"] for u in timings) > 1 else [])}
+    lines = ["| Jacobian rows B·dim_y | parameters | HIG update (ms) | × Adam update "
+             "| local exponent p |", "|---:|---:|---:|---:|---:|"]
     for t in timings:
+        p = exponents.get((t["params"], t["rows"]))
         lines.append(f"| {t['rows']} | {t['params']} | {1e3 * t['svd']:.3g} "
-                     f"| {t['svd'] / t['adam']:.3g} |")
+                     f"| {t['svd'] / t['adam']:.3g} | {'' if p is None else f'{p:.2g}'} |")
     return "\n".join(lines)
-
-
-def affordable_rows(timings, params, seconds):
-    """Jacobian rows whose HIG update takes ``seconds`` at ``params`` parameters, from the
-    power law t = t_max · (rows / rows_max)^p fitted to the timings (an extrapolation
-    beyond the largest measured size; rounded down to an integer)."""
-    seconds = check_positive("seconds", seconds)
-    exponent = svd_scaling_exponent(timings, params)
-    if exponent < 0.5:  # noise, not a power law to extrapolate
-        raise ValueError(f"the measured time does not grow with the rows (p = {exponent:.3g})")
-    largest = max((t for t in timings if t["params"] == params), key=lambda t: t["rows"])
-    return int(largest["rows"] * (seconds / largest["svd"]) ** (1.0 / exponent))

@@ -3,6 +3,7 @@
 import ast
 import inspect
 import math
+import re
 import textwrap
 
 from IPython.display import Markdown
@@ -93,3 +94,27 @@ def glue(name, value, display=False):
     if myst_glue is None:
         return None
     return myst_glue(name, value, display=display)
+
+
+def glue_key(name):
+    """A quantity's name as a glue name: "." becomes "p" (so "kappa -0.5" and "kappa -5"
+    stay apart), every run of other characters that are not letters, digits or "_"
+    becomes one "_", and "_" at the ends goes: "Adam / SIP x_l1" -> "Adam_SIP_x_l1"."""
+    if not isinstance(name, str) or not re.search(r"[^\W_]", name):
+        raise ValueError(f"name must be a string with a letter or digit, got {name!r}")
+    return re.sub(r"\W+", "_", name.replace(".", "p")).strip("_")
+
+
+def glue_values(values):
+    """``glue`` every entry of ``values`` ({quantity name: number}) under its ``glue_key``;
+    returns {glue name: value}."""
+    if not isinstance(values, dict) or not values:
+        raise ValueError(f"values must be a non-empty dict {{name: number}}, got {values!r}")
+    keys = {}
+    for name, value in values.items():
+        key = glue_key(name)
+        if key in keys:
+            raise ValueError(f"{name!r} and {keys[key]!r} give the same glue name {key!r}")
+        keys[key] = name
+        glue(key, value, display=False)
+    return {key: values[name] for key, name in keys.items()}

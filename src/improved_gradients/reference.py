@@ -40,9 +40,9 @@ import json
 import math
 import os
 import pathlib
-import subprocess
 
 from . import machine
+from .common import git_commit
 
 REFERENCE_DIR = pathlib.Path(__file__).resolve().parent / "references"
 MODE_VARIABLE = "IMPROVED_GRADIENTS_REFERENCES"
@@ -82,19 +82,11 @@ def load_references(page):
     return json.loads(path.read_text())
 
 
-def _git_commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=REFERENCE_DIR, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def _save(page, stored):
     stored["provenance"] = {
         "written_by": "make notebooks (IMPROVED_GRADIENTS_REFERENCES=write)",
         "date": datetime.date.today().isoformat(),
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "machine": machine.describe(),
     }
     REFERENCE_DIR.mkdir(exist_ok=True)
@@ -239,17 +231,8 @@ def _seed_spread(name, values, kind):
     return max(numbers) / min(numbers)
 
 
-def check_outcomes(page, values, *, absolute=(), seed_values=None):
-    """Check training outcomes of ``page`` against their stored references.
-
-    values: {name: float}. Names in ``absolute`` are compared by absolute difference, the
-    others (positive) by a factor. seed_values: {name: [value per seed]} for quantities
-    that are statistics over seeds (their max/min is stored and shown). In "check" mode
-    raises ``ReferenceMismatch`` listing every value outside its tolerance, and for a
-    quantity without a stored reference or tolerance; in "note" mode returns them as
-    notes. Returns an ``OutcomeCheck`` (its display: a summary line, the folded table).
-    """
-    reference_path(page)
+def _outcome_numbers(values, absolute, seed_values):
+    """``check_outcomes``'s arguments checked: ({name: float}, {name: seed spread})."""
     if not isinstance(values, dict) or not values:
         raise ValueError("values must be a non-empty dict {name: number}")
     if isinstance(absolute, (str, bytes)) or not all(isinstance(n, str) for n in absolute):
@@ -272,6 +255,21 @@ def check_outcomes(page, values, *, absolute=(), seed_values=None):
         raise ValueError(f"seed_values names quantities that are not in values: {sorted(unknown)}")
     seed_spreads = {name: _seed_spread(name, per_seed, "abs" if name in absolute else "factor")
                     for name, per_seed in (seed_values or {}).items()}
+    return numbers, seed_spreads
+
+
+def check_outcomes(page, values, *, absolute=(), seed_values=None):
+    """Check training outcomes of ``page`` against their stored references.
+
+    values: {name: float}. Names in ``absolute`` are compared by absolute difference, the
+    others (positive) by a factor. seed_values: {name: [value per seed]} for quantities
+    that are statistics over seeds (their max/min is stored and shown). In "check" mode
+    raises ``ReferenceMismatch`` listing every value outside its tolerance, and for a
+    quantity without a stored reference or tolerance; in "note" mode returns them as
+    notes. Returns an ``OutcomeCheck`` (its display: a summary line, the folded table).
+    """
+    reference_path(page)
+    numbers, seed_spreads = _outcome_numbers(values, absolute, seed_values)
     mode = _mode()
     _record(page, numbers, absolute, seed_spreads)
     stored = load_references(page)
@@ -327,6 +325,31 @@ def record_costs(page, seconds_per_update):
     return seconds_per_update
 
 
+def record_verdicts(page, judgements):
+    """Store the verdicts a page computed (``claims.judge_page`` on its own runs and
+    records) with its references, in "write" mode only (``make notebooks``); the
+    discussion page shows them (``stored_verdicts``). Returns ``judgements``."""
+    from . import claims
+
+    stored = claims.to_stored(judgements)
+    for name in stored:
+        if claims.claim(name).page != page:
+            raise ValueError(f"the claim {name!r} is not a claim of the page {page!r}")
+    if _mode() == "write":
+        references = load_references(page)
+        references["verdicts"] = stored
+        _save(page, references)
+    return judgements
+
+
+def stored_verdicts(page):
+    """The judgements the page stored (``record_verdicts``), or None if it stored none."""
+    from . import claims
+
+    stored = load_references(page).get("verdicts")
+    return None if stored is None else claims.from_stored(stored)
+
+
 def stored_spread(page, name):
     """The spread of quantity ``name`` of ``page`` measured across machines (``make
     spread``): the largest factor (or absolute difference) by which it moved; for prose
@@ -335,6 +358,18 @@ def stored_spread(page, name):
     if entry is None or not entry.get("spread"):
         raise ValueError(f"{page}: no measured spread of {name!r} (run `make spread`)")
     return float(entry["spread"]["value"])
+
+
+def tolerance(page, name):
+    """The factor tolerance of quantity ``name`` of ``page`` (a checked-by-value quantity):
+    how far, as a factor, another machine may move it; for checks that compare like with
+    like, such as a re-run of a stored record's prefix."""
+    entry = load_references(page)["quantities"].get(name)
+    if entry is None or entry.get("unstable") or entry.get("kind", "factor") != "factor" \
+            or entry.get("tolerance") is None:
+        raise ValueError(f"{page}: {name!r} has no factor tolerance (a stored quantity "
+                         f"checked by value is needed)")
+    return float(entry["tolerance"])
 
 
 def recorded_costs(page):

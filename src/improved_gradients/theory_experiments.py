@@ -324,3 +324,13 @@ def draw_crux_updates(axes, alphas=FIGURE_ALPHAS, x=X_START, box=2.0):
                for m in METHODS]
     axes[0].figure.legend(handles=handles, loc="upper center", ncol=len(METHODS),
                           bbox_to_anchor=(0.5, 0.0))
+
+
+def figure_crux_updates(alphas=FIGURE_ALPHAS):
+    """The figure of ``draw_crux_updates``: one panel per α, sharing the y axis."""
+    import matplotlib.pyplot as plt
+
+    alphas = [check_positive("alphas", alpha) for alpha in check_sequence("alphas", alphas)]
+    fig, axes = plt.subplots(1, len(alphas), figsize=(12, 3.4), sharey=True, squeeze=False)
+    draw_crux_updates(axes[0], alphas)
+    return fig

@@ -11,13 +11,15 @@ Each step returns ``(x_new, u)`` where ``u`` is the update direction stored for 
 simulator.
 
 Further sections: the SIP inverse steps (sip-training), the κ/τ family of HIG and
-Gauss-Newton on a stacked Jacobian (hig-toy, hig-oscillators) and the inverse steps of
-the heat equation (sip-heat).
+Gauss-Newton on a stacked Jacobian (hig-toy, hig-oscillators), the steps of a control
+network (hig-oscillators: the per-sample SIP control step and one step of each method)
+and the inverse steps and x-space directions of the heat equation (sip-heat).
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.flatten_util import ravel_pytree
 
 from ._checks import (check_array, check_callable, check_choice, check_floating_tree,
@@ -369,19 +371,90 @@ def check_svd_setting(kappa, tau, eta, mode):
 
 
 # ---------------------------------------------------------------------------------------
-# sip-heat: inverse steps of the heat equation (float64, Fourier space)
+# hig-oscillators: the steps of a network that outputs the controls u = f(x; θ) of a
+# simulator y = P(x, u), per-sample loss ‖y − y*‖²
 # ---------------------------------------------------------------------------------------
 
-from .physics import HEAT_NU_T, check_heat_grid, heat_log_kernel  # noqa: E402
+
+def sip_control_step_kernel(physics, x, u, y_target, tau, mode="truncate", eta=1.0):
+    """Per-sample SIP physics step in control space, vmapped over the batch:
+    Δu_b = −η (∂y/∂u)⁺ (y_b − y*_b) with the pseudo-inverse truncated at τ (the κ = −1
+    member of ``svd_power_update_kernel`` applied to the residual itself, not to a
+    gradient of a batch-mean loss, so η = 1 is a full Gauss-Newton step of ‖y − y*‖² in
+    u whatever the batch size). x: (B, ...), u: (B, d_u), y_target: (B, d_y) ->
+    (Δu (B, d_u), y (B, d_y))."""
+
+    def one(x_i, u_i, target_i):
+        def output(u):
+            y = physics(x_i, u)
+            return y, y
+
+        jac, y = jax.jacrev(output, has_aux=True)(u_i)
+        return svd_power_update_kernel(jac, y - target_i, -1.0, tau, eta, mode), y
+
+    return jax.vmap(one)(x, u, y_target)
+
+
+def control_sample_loss_kernel(y, y_target):
+    """‖y − y*‖² per sample (sum of squares over the last axis); (..., d) -> (...)."""
+    return jnp.sum((y - y_target) ** 2, axis=-1)
+
+
+def control_update_kernel(network, physics, method, mode, batch_size, unravel, params,
+                          opt_state, xb, yb, hyper):
+    """One step of ``method`` on the batch (xb, yb): returns (batch loss, θ', Adam state').
+
+    "svd": θ' = θ − η V Λ^κ Uᵀ g on the joint Jacobian J = ∂y/∂θ (B·d_y, n_θ), with
+    g = ∂(mean_b ‖y_b − y*_b‖²)/∂y = 2(y − y*)/B row-stacked; "adam": Adam on the
+    batch-mean loss; "sip": Adam on mean_b ½‖u_b − stop_grad(u_b + Δu_b)‖² with Δu from
+    ``sip_control_step_kernel``. θ (``params``) is flat (``unravel`` rebuilds the
+    network's pytree); hyper holds the floats kappa, tau, eta, lr. Assumes checked
+    settings."""
+    def outputs(t, xs):
+        return jax.vmap(lambda x: physics(x, network(unravel(t), x)))(xs)
+
+    if method == "svd":
+        jac, y = batch_jacobian_kernel(lambda t, x: physics(x, network(unravel(t), x)), params, xb)
+        g = (2.0 * (y - yb) / batch_size).reshape(-1)  # ∂(batch-mean loss)/∂y, row-stacked
+        step = svd_power_update_kernel(jac, g, hyper["kappa"], hyper["tau"], hyper["eta"], mode)
+        return jnp.mean(control_sample_loss_kernel(y, yb)), params + step, opt_state
+    optimizer = optax.adam(hyper["lr"])
+    if method == "adam":
+        def batch_loss(t):
+            return jnp.mean(control_sample_loss_kernel(outputs(t, xb), yb))
+
+        loss, grad = jax.value_and_grad(batch_loss)(params)
+    else:
+        u = jax.vmap(lambda x: network(unravel(params), x))(xb)
+        du, y = sip_control_step_kernel(physics, xb, u, yb, hyper["tau"], mode, hyper["eta"])
+        target = u + du
+        loss = jnp.mean(control_sample_loss_kernel(y, yb))
+
+        def proxy(t):
+            u_t = jax.vmap(lambda x: network(unravel(t), x))(xb)
+            return jnp.mean(0.5 * jnp.sum((u_t - jax.lax.stop_gradient(target)) ** 2, axis=-1))
+
+        grad = jax.grad(proxy)(params)
+    updates, opt_state = optimizer.update(grad, opt_state, params)
+    return loss, params + updates, opt_state
+
+
+
+# ---------------------------------------------------------------------------------------
+# sip-heat: inverse steps of the heat equation (float64, Fourier space). The physics
+# enters as the exponent κ(f) of its damping e^{−κ(f)} per Fourier coefficient, an
+# (n, n) array (``physics.heat_log_kernel(n, νt)``), and as callables.
+# ---------------------------------------------------------------------------------------
 
 HEAT_NOISE_FRACTION = 1e-6
 HEAT_TIKHONOV_ALPHA = 1e-3
 
 
-def heat_inverse_step_kernel(residual, nu_t, noise_fraction=HEAT_NOISE_FRACTION):
+def heat_inverse_step_kernel(residual, log_kernel, noise_fraction=HEAT_NOISE_FRACTION):
     """Damped Bayesian Fourier inverse of the heat equation for residuals r = y* − P(x).
 
-    Per sample, with a = FFT2(r) (unnormalised), κ(f) = νt (2π)²|f|² and n the grid size:
+    Per sample, with a = FFT2(r) (unnormalised), κ(f) = νt (2π)²|f|² (``log_kernel``, a
+    NumPy (n, n) array) and n the grid size:
     σ_noise = noise_fraction · ‖r‖₂, σ_sig(f) = n · e^{−κ(f)},
     L_sig = ½ exp(−½ (|a|/σ_sig)²), L_noise = ½ exp(−½ (|a|/σ_noise)²) (non-finite → 0),
     p = L_sig / (L_sig + L_noise) (0/0 → 0), s = 2(p − ½) where p ≤ ½ or p ≥ 0.68, else 0,
@@ -390,7 +463,6 @@ def heat_inverse_step_kernel(residual, nu_t, noise_fraction=HEAT_NOISE_FRACTION)
     p leaves it. residual: (..., n, n) float64 (trace with 64-bit types enabled); returns
     Δx of the same shape. No validation.
     """
-    log_kernel = heat_log_kernel(residual.shape[-1], nu_t)
     a = jnp.fft.fft2(residual)
     amplitude = jnp.abs(a)
     sigma_noise = noise_fraction * jnp.sqrt(jnp.sum(residual**2, axis=(-2, -1), keepdims=True))
@@ -405,32 +477,61 @@ def heat_inverse_step_kernel(residual, nu_t, noise_fraction=HEAT_NOISE_FRACTION)
     return jnp.real(jnp.fft.ifft2(a * jnp.exp(log_kernel * action)))
 
 
-def heat_tikhonov_step_kernel(residual, nu_t, alpha=HEAT_TIKHONOV_ALPHA):
+def heat_tikhonov_step_kernel(residual, log_kernel, alpha=HEAT_TIKHONOV_ALPHA):
     """Tikhonov-regularised division: Δx = Re IFFT2(FFT2(r) · k / (k² + α)), k = e^{−κ(f)}.
 
     The amplification k/(k² + α) ≤ 1/(2√α) is bounded for every frequency; ≈ 1/k where
-    k² ≫ α. residual: (..., n, n) float64; returns Δx of the same shape. No validation.
+    k² ≫ α. residual: (..., n, n) float64, log_kernel: κ(f) as a NumPy (n, n) array;
+    returns Δx of the same shape. No validation.
     """
-    damping = np.exp(-heat_log_kernel(residual.shape[-1], nu_t))
+    damping = np.exp(-log_kernel)
     return jnp.real(jnp.fft.ifft2(jnp.fft.fft2(residual) * (damping / (damping**2 + alpha))))
 
 
 HEAT_INVERSES = {"bayes": heat_inverse_step_kernel, "tikhonov": heat_tikhonov_step_kernel}
 
 
-def heat_inverse_step(residual, nu_t=HEAT_NU_T, inverse="bayes", **options):
-    """Δx for residual(s) r = y* − P(x): (..., n, n) -> float64 numpy of the same shape.
+def heat_x_direction_kernel(x, y_target, direction, physics, loss, inverses):
+    """The x-space step Δx each method of the sip-heat page asks of the network's output
+    x (B, n, n) float64, for observations y* (B, n, n).
+
+    direction 0 (the gradient, Adam and SGD through the physics): Δx = −∂L/∂x with
+    L = Σ_b loss(x_b, y*_b), loss = ½‖P(x) − y*‖²; since P is symmetric this is
+    −P(P(x) − y*), and it carries the damping of P once more. direction k ≥ 1 (SIP):
+    Δx = inverses[k − 1](y* − P(x)), an inverse step of the residual. ``physics`` x -> P(x),
+    ``loss`` (x, y*) -> per-sample losses and ``inverses`` (residual -> Δx) are the heat
+    equation's, passed in; ``direction`` may be traced (lax.switch). Either way the
+    network's parameter gradient is −J_fᵀ Δx: for SIP that is the gradient of the proxy
+    loss ½‖f(y*) − x̃‖² with x̃ = sg(x + Δx) held constant.
+    """
+    def gradient(_):
+        return -jax.grad(lambda x_: jnp.sum(loss(x_, y_target)))(x)
+
+    def inverse(kernel):
+        return lambda _: kernel(y_target - physics(x))
+
+    branches = [gradient] + [inverse(kernel) for kernel in inverses]
+    return jax.lax.switch(direction, branches, None)
+
+
+def heat_inverse_step(residual, log_kernel, inverse="bayes", **options):
+    """Δx for residual(s) r = y* − P(x): (..., n, n) -> float64 numpy of the same shape;
+    ``log_kernel`` is the exponent κ(f) of the heat equation's damping on the n × n grid,
+    ``physics.heat_log_kernel(n, νt)``.
 
     ``inverse``: "bayes" (the damped Bayesian division, option ``noise_fraction``) or
     "tikhonov" (option ``alpha``); see the kernels for the formulas.
     """
-    import jax
-
     check_choice("inverse", inverse, tuple(HEAT_INVERSES))
-    nu_t = check_positive("nu_t", nu_t)
-    residual = check_heat_grid("residual", residual)
+    log_kernel = check_array("log_kernel", log_kernel, (None, None), min_size=2)
+    n = log_kernel.shape[0]
+    if log_kernel.shape != (n, n) or np.any(log_kernel < 0):
+        raise ValueError(f"log_kernel must be the exponents κ(f) >= 0 of a square grid, "
+                         f"physics.heat_log_kernel(n, nu_t), got shape {log_kernel.shape}")
+    residual = check_array("residual", residual, (..., n, n))
     for name in options:
         check_choice("option", name, ("noise_fraction",) if inverse == "bayes" else ("alpha",))
         check_positive(name, options[name])
     with jax.enable_x64(True):
-        return np.asarray(HEAT_INVERSES[inverse](jnp.asarray(residual), nu_t, **options))
+        return np.asarray(HEAT_INVERSES[inverse](jnp.asarray(residual, jnp.float64),
+                                                 log_kernel, **options))

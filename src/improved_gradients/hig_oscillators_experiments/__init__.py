@@ -1,5 +1,8 @@
-"""The hig-oscillators page (HIG on coupled oscillators): settings, runs, tables, figures
-and the commands ``hig-oscillators-reproduce`` and ``hig-oscillators-bench``.
+"""The hig-oscillators page (HIG on coupled oscillators): settings, runs, tables and the
+cost per update; its sub-modules ``figures``, ``record`` (the long-budget records),
+``claims`` (the page's claims in the book's registry and their evidence per budget) and
+``command`` (``hig-oscillators-reproduce``, ``-bench`` and ``-record``), their public names
+re-exported here.
 
 Two settings of one simulator (``physics.OscillatorSystem``): the HIG paper's nonlinear
 chain (Schnell et al. 2022; two masses, cubic coupling, control gain 3, 96 RK4 steps of
@@ -11,9 +14,6 @@ SIP (control targets from the per-sample pseudo-inverse of ∂s_T/∂u, then Ada
 """
 
 import functools
-import json
-import os
-import pathlib
 import time
 
 import jax
@@ -21,15 +21,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import (check_array, check_axes, check_callable, check_choice, check_mapping,
+from .._checks import (check_array, check_callable, check_choice, check_mapping,
                       check_number, check_optional, check_positive, check_positive_int,
-                      check_records, check_seed, check_sequence, check_text, int_in_range,
-                      positive_float, positive_int, writable_directory)
-from .errors import TrainingDiverged
-from .models import init_mlp_glorot, mlp_apply
-from .physics import LINEAR_CHAIN, PAPER_OSCILLATORS, oscillator_data, oscillator_simulate_kernel
-from .training import train_control_network
-from .updates import batch_jacobian_kernel, svd_power_update_kernel
+                      check_records, check_seed, check_sequence)
+from ..common import best_seconds
+from ..errors import TrainingDiverged
+from ..models import init_mlp_glorot, mlp_apply
+from ..physics import LINEAR_CHAIN, PAPER_OSCILLATORS, oscillator_data, oscillator_simulate_kernel
+from ..training import train_control_network
+from ..updates import batch_jacobian_kernel, svd_power_update_kernel
 
 PAGE = "hig-oscillators"
 SETTINGS = ("nonlinear", "linear")
@@ -204,7 +204,7 @@ def diverged_run(error):
         raise ValueError(f"error must be the TrainingDiverged a run stopped with, got "
                          f"{error!r}")
     return {"diverged": str(error), "step": np.array([0]), "time": np.array([np.nan]),
-            "test_loss": np.array([np.inf]), "train_loss": np.array([np.nan]), "theta": None}
+            "test_loss": np.array([np.inf]), "train_loss": np.array([np.nan]), "params": None}
 
 
 def run_seeds(setting, seeds=SEEDS, methods=None, progress=None):
@@ -301,82 +301,6 @@ def jacobian_spectrum(setting, theta, batch):
 
 
 # ---------------------------------------------------------------------------------------
-# Figures
-# ---------------------------------------------------------------------------------------
-
-
-def plot_losses(axes, runs, title):
-    """Test loss against steps (axes[0]) and measured seconds (axes[1]), the first seed
-    that did not diverge."""
-    from .plotting import method_color
-
-    check_axes("axes", axes, 2)
-    _check_runs("runs", runs)
-    check_text("title", title, empty=True)
-    for name, results in runs.items():
-        if not completed(results):
-            continue
-        run = completed(results)[0]
-        for ax, key in zip(axes, ("step", "time")):
-            ax.plot(np.maximum(run[key], 1 if key == "step" else 1e-2), run["test_loss"],
-                    color=method_color(name), label=name)
-    for ax, label in zip(axes, ("training steps", "measured training time [s]")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("test loss")
-        ax.set_title(title)
-    axes[0].legend()
-
-
-def plot_controls(axes, setting, runs, state0):
-    """Controls u(t), positions x₁(t), x₂(t) and the phase-space path (x₁, x₂) of one
-    test sample for every method (the first seed that did not diverge)."""
-    from .plotting import method_color
-
-    check_axes("axes", axes, 3)
-    check_setting(setting)
-    _check_runs("runs", runs, ("step", "time", "test_loss", "theta"))
-    check_array("state0", state0, (SYSTEMS[setting].state_size,))
-    system = SYSTEMS[setting]
-    times = system.dt * np.arange(system.steps + 1)
-    for name, results in runs.items():
-        if not completed(results):
-            continue
-        controls, states = controls_and_states(setting, completed(results)[0]["theta"], state0)
-        color = method_color(name)
-        axes[0].step(times[:-1], controls, where="post", color=color, label=name)
-        axes[1].plot(times, states[:, 0], color=color, label=f"{name}")
-        axes[1].plot(times, states[:, 1], color=color, linestyle="--")
-        axes[2].plot(states[:, 0], states[:, 1], color=color, label=name)
-        axes[2].plot(*states[-1, :2], "o", color=color, markersize=4)
-    axes[2].plot(*np.asarray(state0)[:2], "kx", markersize=9, mew=2, label="start = target")
-    axes[0].set(xlabel="t", ylabel="control u(t)", title="controls (held over each step)")
-    axes[1].set(xlabel="t", ylabel="position", title="x₁(t) solid, x₂(t) dashed")
-    axes[2].set(xlabel="x₁", ylabel="x₂", title="path in (x₁, x₂)")
-    axes[0].legend()
-    axes[2].legend()
-
-
-def plot_spectra(ax, spectra, tau):
-    """Relative singular values (descending) for each labelled spectrum, with τ:
-    ``spectra`` maps (label, line style) to a 1-D array."""
-    check_axes("ax", ax)
-    check_mapping("spectra", spectra)
-    for key, sigma in spectra.items():
-        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
-            raise ValueError(f"spectra must map (label, line style) to singular values, got "
-                             f"the key {key!r}")
-        check_array(f"spectra[{key!r}]", sigma, (None,), min_size=1)
-    check_positive("tau", tau)
-    for (label, style), sigma in spectra.items():
-        ax.semilogy(np.arange(1, sigma.size + 1), sigma, style, label=label)
-    ax.axhline(tau, color="0.4", linestyle=":", label=f"τ = {tau:g}")
-    ax.set(xlabel="index i", ylabel="σ_i / σ_max", title="joint Jacobian, B = 128")
-    ax.legend()
-
-
-# ---------------------------------------------------------------------------------------
 # Cost per update
 # ---------------------------------------------------------------------------------------
 
@@ -399,16 +323,6 @@ def _one_step_programs(setting, batch_size):
         return theta + decomposition(jac, g)
 
     return jax.jit(jacobian), jax.jit(decomposition), jax.jit(whole)
-
-
-def _best_seconds(fn, args, repeats):
-    jax.block_until_ready(fn(*args))
-    best = np.inf
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        best = min(best, time.perf_counter() - begin)
-    return best
 
 
 SPLIT_SECONDS = 0.5  # measuring time per part when measure_hig_split picks the repeats
@@ -439,7 +353,7 @@ def measure_hig_split(setting, batch_size=None, repeats=None):
     g = (2.0 * (y - xb) / batch_size).reshape(-1)
     jax.block_until_ready(decomposition(jac, g))
     if repeats is None:
-        once = _best_seconds(whole, (theta, xb), 1)
+        once = best_seconds(lambda: whole(theta, xb), 1)
         repeats = max(5, int(SPLIT_SECONDS / max(once, 1e-6)))
     best = (np.inf, np.inf)
     for _ in range(repeats):
@@ -451,7 +365,7 @@ def measure_hig_split(setting, batch_size=None, repeats=None):
         if sum(parts) < sum(best):
             best = parts
     return {"jacobian": best[0], "decomposition": best[1], "total": sum(best),
-            "fused": _best_seconds(whole, (theta, xb), repeats),
+            "fused": best_seconds(lambda: whole(theta, xb), repeats),
             "shape": tuple(int(s) for s in jac.shape), "repeats": repeats}
 
 
@@ -520,174 +434,29 @@ def orders_of_magnitude(loss_a, loss_b):
 
 
 def discussion_summary():
-    """Rows for the discussion page from the stored, tolerance-checked references."""
-    from .reference import load_references
+    """Rows for the discussion page: each method's median final test loss per setting, from
+    the stored, tolerance-checked references (the verdicts come from ``claims``)."""
+    from ..reference import load_references
 
     stored = load_references(PAGE)["quantities"]
-
-    def value(name):
-        return stored[name]["value"] if name in stored else float("nan")
-
     rows = []
     for setting, problem in (("nonlinear", "coupled oscillators, nonlinear (paper)"),
                              ("linear", "coupled oscillators, linear (source book)")):
-        hig, adam = value(f"{setting}/HIG/median"), value(f"{setting}/Adam/median")
-        orders = orders_of_magnitude(hig, adam) if np.isfinite(hig * adam) else float("nan")
-        if setting == "nonlinear":
-            claim = "HIG reaches the lowest test loss at equal wall-clock time (paper, 3600 s on a GPU)"
-            rule = "yes if HIG's median is below Adam's (GN and SIP fail here)"
-            # GN diverges and SIP's loss grows on this chain (asserted on the page); they
-            # have no stored value and count as above HIG.
-            lowest = min(value(f"{setting}/{m}/median") for m in ("Adam", "HIG"))
-            reproduced = "yes" if hig <= lowest else "no"
-        else:
-            claim = ("HIG beats Adam by about four orders of magnitude in 100 s "
-                     "(source notebook: 2.3e-8 against 5.5e-5)")
-            rule = "yes if ≥ 3.5 orders, partly if ≥ 1, else no"
-            reproduced = "yes" if orders >= 3.5 else "partly" if orders >= 1 else "no"
         for name in METHODS[setting]:
-            if f"{setting}/{name}/median" not in stored:
+            key = f"{setting}/{name}/median"
+            if key not in stored:
                 continue
             rows.append({
                 "experiment": problem, "method": name,
                 "metric": f"median final test loss over {len(SEEDS)} seeds, "
                           f"{PAGE_SECONDS[setting]:g} s budget",
-                "value": value(f"{setting}/{name}/median"), "claim": claim,
-                "reproduced": reproduced,
-                "note": f"HIG vs Adam: {orders:.2g} orders of magnitude; rule: {rule}"
-                        + ("; GN diverges and SIP's loss grows on every seed (no stable value)"
-                           if setting == "nonlinear" else "")})
+                "value": float(stored[key]["value"]),
+                "note": ("GN diverges and SIP's loss grows on every seed (no stable value)"
+                         if setting == "nonlinear" else "source notebook: 100 s per method")})
     return rows
 
 
-# ---------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------
-
-
-def save_figures(out, setting, runs):
-    """The loss curves and the controls/trajectories of one test sample as PNG."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import use_book_style
-
-    if not isinstance(out, (str, os.PathLike)) or not pathlib.Path(out).is_dir():
-        raise ValueError(f"out must be an existing directory, got {out!r}")
-    check_setting(setting)
-    _check_runs("runs", runs, ("step", "time", "test_loss", "theta"))
-    out = pathlib.Path(out)
-    use_book_style()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot_losses(axes, runs, f"{setting} chain")
-    fig.tight_layout()
-    fig.savefig(out / f"{setting}_losses.png", bbox_inches="tight")
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    plot_controls(axes, setting, runs, page_data(setting)[2][0])
-    fig.tight_layout()
-    fig.savefig(out / f"{setting}_controls.png", bbox_inches="tight")
-    plt.close(fig)
-
-
-def reproduce(args):
-    """hig-oscillators-reproduce: every method for a wall-clock budget, per seed."""
-    from tqdm.auto import tqdm
-
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs, diverged = {}, {}
-    total = len(args.methods) * len(args.seeds) * args.seconds
-    with tqdm(total=total, desc="hig-oscillators-reproduce", unit="s") as bar:
-        for name in args.methods:
-            runs[name] = []
-            for seed in args.seeds:
-                shown = [0.0]
-
-                def progress(done, elapsed, shown=shown):
-                    bar.update(min(elapsed, args.seconds) - shown[0])
-                    shown[0] = min(elapsed, args.seconds)
-
-                bar.set_postfix(method=name, seed=seed)
-                try:
-                    run = run_method(args.setting, name, seed=seed, steps=CHUNK[name],
-                                     time_budget=args.seconds, max_steps=RECORD_MAX_STEPS,
-                                     progress=progress)
-                    runs[name].append({**run, "seed": np.array(seed)})
-                except TrainingDiverged as error:  # a diverged run is a result, not a crash
-                    tqdm.write(str(error))
-                    diverged.setdefault(name, []).append({"seed": seed, "error": str(error)})
-                bar.update(args.seconds - shown[0])
-            if not runs[name]:
-                del runs[name]
-    arrays = {f"{name}/seed{int(run['seed'])}/{key}": value for name, results in runs.items()
-              for run in results for key, value in run.items()}
-    np.savez(out / f"{args.setting}_results.npz", **arrays)
-    summary = {name: {"seeds": [int(r["seed"]) for r in results],
-                      "final_test_loss": [float(r["test_loss"][-1]) for r in results],
-                      "steps": [int(r["step"][-1]) for r in results],
-                      "seconds": [float(r["time"][-1]) for r in results]}
-               for name, results in runs.items()}
-    (out / f"{args.setting}_results.json").write_text(json.dumps(
-        {"setting": args.setting, "seconds_per_method": args.seconds, "seeds": args.seeds,
-         "methods": summary, "diverged": diverged}, indent=2))
-    table = seed_table(runs)
-    (out / f"{args.setting}_summary.txt").write_text(table + "\n")
-    save_figures(out, args.setting, runs)
-    print(table)
-    print(f"results and figures written to {out}")
-    return 0
-
-
-def benchmark(args):
-    """hig-oscillators-bench: per-update time of every method and HIG's split."""
-    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
-        print("note: OPENBLAS_NUM_THREADS is not 1 (the page and `make bench` pin it to 1)")
-    start = time.perf_counter()
-    times = measure_step_times("nonlinear", repeats=args.repeats, steps=args.steps)
-    print(f"per-update time in the training loop, nonlinear chain (best of {args.repeats}):")
-    for name, seconds in times.items():
-        batch = METHODS["nonlinear"][name]["batch_size"]
-        print(f"  {name:<5} B = {batch:>3}: {seconds * 1e3:8.2f} ms   "
-              f"{seconds / times['Adam']:6.1f} × Adam")
-    print("HIG's update split into its parts (jitted separately, timed back to back in one "
-          f"run, best of as many repeats as fit in {SPLIT_SECONDS:g} s):")
-    for setting, label in (("nonlinear", "this page (paper's network)"),
-                           ("linear", "source notebook's size")):
-        split = measure_hig_split(setting)
-        rows, cols = split["shape"]
-        print(f"  {rows} × {cols:,} Jacobian, {label}: Jacobian "
-              f"{split['jacobian'] * 1e3:.2f} + decomposition "
-              f"{split['decomposition'] * 1e3:.2f} = {split['total'] * 1e3:.2f} ms in one "
-              f"run; one fused program {split['fused'] * 1e3:.2f} ms (source notebook: "
-              f"≈ {SOURCE_NOTEBOOK['hig_update_ms']:g} ms at 128 × 1,444)")
-    print(f"(total {time.perf_counter() - start:.1f} s)")
-    return 0
-
-
-def add_commands(subparsers):
-    """Register ``hig-oscillators-reproduce`` and ``hig-oscillators-bench``."""
-    parser = subparsers.add_parser(
-        "hig-oscillators-reproduce",
-        help="coupled oscillators: Adam, SIP, GN and HIG for a wall-clock budget each",
-        description="Train every method on the coupled oscillators for the same measured "
-                    "wall-clock budget per run (the paper: 3600 s), for each seed; writes "
-                    "results (NPZ, JSON), a summary table and PNG figures.")
-    parser.add_argument("--setting", choices=SETTINGS, default="nonlinear",
-                        help="the paper's nonlinear chain or the source book's linear one")
-    parser.add_argument("--seconds", type=positive_float, default=PAPER_SECONDS,
-                        help="measured training time per method and seed (default %(default)s)")
-    parser.add_argument("--seeds", type=int_in_range(0), nargs="+", default=list(SEEDS))
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS["nonlinear"]),
-                        default=list(METHODS["nonlinear"]))
-    parser.add_argument("--out", type=writable_directory, default="hig-oscillators-results",
-                        help="output directory")
-    parser.set_defaults(run=reproduce)
-
-    bench = subparsers.add_parser(
-        "hig-oscillators-bench",
-        help="per-update time of each method and HIG's split, on both Jacobian sizes")
-    bench.add_argument("--repeats", type=positive_int(), default=3,
-                       help="timed runs per measurement; the best counts (default %(default)s)")
-    bench.add_argument("--steps", type=positive_int(), default=None,
-                       help="steps per timed run (default: each method's chunk size)")
-    bench.set_defaults(run=benchmark)
+from .figures import (figure_controls, figure_losses,  # noqa: E402, F401 (re-exported)
+                      figure_record, figure_spectra)
+from .claims import evidence  # noqa: E402, F401 (re-exported)
+from .command import add_commands, benchmark, reproduce  # noqa: E402, F401 (re-exported)
