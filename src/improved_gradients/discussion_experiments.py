@@ -276,6 +276,15 @@ def cost_range(table, prefix):
     return (min(values), max(values)) if values else None
 
 
+def hig_crossing_times():
+    """{seed: measured seconds after which HIG's test loss stays below Adam's, or None}
+    on the paper's nonlinear chain of coupled oscillators, from the page's long-budget
+    record (``hig_oscillators_experiments.record``)."""
+    from .hig_oscillators_experiments import record
+
+    return record.crossing_times(record.load_record("nonlinear"))
+
+
 def svd_timings(sizes=SVD_SIZES, repeats=3, seed=0):
     """Seconds per HIG update (``updates.svd_power_update_kernel``, jitted: the float64
     Gram-matrix eigendecomposition of a random float32 Jacobian) and per Adam update of
