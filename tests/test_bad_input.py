@@ -322,7 +322,8 @@ def discussion_tables():
     checked = discussion.check_row(SUMMARY_ROW, "p")
     table = discussion.experiment_table([checked], {"p": {"Adam": 1.0, "HIG": 2.0}})
     claim_rows = [{"page": "p", "claim": "HIG wins", "source": "10×", "value": "4",
-                   "budget": "book", "verdict": "partly", "label": "partly", "short": None}]
+                   "budget": "book", "verdict": "partly", "label": "partly", "short": None,
+                   "changed": False}]
     return checked, table, claim_rows
 
 

@@ -114,6 +114,7 @@ def test_claims_are_judged_at_the_largest_budget_with_the_shortest_beside(fakes)
     assert [(r["page"], r["budget"], r["verdict"]) for r in rows] == [
         ("test-fake-sip", "record", "yes"), ("test-fake-hig", "book", "no")]
     assert rows[0]["short"] == "short: ratio 4, partly" and rows[1]["short"] is None
+    assert [r["changed"] for r in rows] == [True, False]
     assert discussion.verdict_counts(rows) == {"yes": 1, "partly": 0, "no": 1, "not run": 0}
     text = discussion.format_claims(rows, verdicts=("no", "partly"))
     assert "test-fake-hig: the method wins" in text and "test-fake-sip:" not in text

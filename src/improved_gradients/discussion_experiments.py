@@ -87,7 +87,8 @@ def _check_modules(modules):
 
 
 TABLE_KEYS = ROW_KEYS + ("note", "page", "cost")
-CLAIM_KEYS = ("page", "claim", "source", "value", "budget", "verdict", "label", "short")
+CLAIM_KEYS = ("page", "claim", "source", "value", "budget", "verdict", "label", "short",
+              "changed")
 TIMING_KEYS = ("rows", "params", "svd", "adam")
 
 
@@ -225,9 +226,9 @@ def page_judgements(modules):
 
 def claim_rows(judgements):
     """One row per claim: its page, statement and source, the value shown and the verdict
-    at the largest budget ("budget", "value", "verdict", "label"), and "short": the
-    shortest budget's "<value>: <verdict>" where the page has a shorter budget too (else
-    None)."""
+    at the largest budget ("budget", "value", "verdict", "label"), "short": the shortest
+    budget's "<value>: <verdict>" where the page has a shorter budget too (else None), and
+    "changed": whether the shortest budget's verdict differs from the largest's."""
     check_mapping("judgements", judgements)
     rows = []
     for page, by_claim in judgements.items():
@@ -239,7 +240,8 @@ def claim_rows(judgements):
             rows.append({"page": page, "claim": largest.claim.statement,
                          "source": largest.claim.source, "value": largest.result.shown,
                          "budget": largest.budget, "verdict": largest.result.verdict,
-                         "label": largest.result.label, "short": short})
+                         "label": largest.result.label, "short": short,
+                         "changed": shortest.result.verdict != largest.result.verdict})
     return rows
 
 
