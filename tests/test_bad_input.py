@@ -410,7 +410,7 @@ def fake_oscillator_output(name, seconds):
     folder.mkdir()
     (folder / "linear_results.json").write_text(json.dumps(
         {"setting": "linear", "seconds_per_method": seconds, "methods": {"HIG": {"seeds": [0]}},
-         "diverged": {"Adam": [{"seed": 0, "error": "Adam: not finite at step 3"}]}}))
+         "diverged": {"Adam": [{"seed": 0, "step": 3, "error": "Adam: not finite at step 3"}]}}))
     np.savez(folder / "linear_results.npz",
              **{f"HIG/seed0/{k}": OSC_RUN[k] for k in ("step", "time", "test_loss")})
     (folder / "provenance.json").write_text("{}")
@@ -889,6 +889,8 @@ ROWS = [
     Row("claims.graded", {"value": 1.5, "shown": "1.5", "yes": 2.0, "partly": 1.0},
         {"value": NUMBER, "shown": ["type", ("empty", "")], "yes": NUMBER,
          "partly": [A_STRING, "nan", "inf", ("beyond yes", 3.0)]}),
+    Row("claims.markdown_cell", {"text": "a | b {cite:p}`holl2022sip`"},
+        {"text": [("an unknown citation", "{cite:p}`nobody2000`", "citation key")]}),
     Row("claims.near", {"value": 1.0, "threshold": 1.02}, {"value": NUMBER, "threshold": NUMBER}),
     Row("claims.within_factor", {"value": 1.0, "target": 1.5, "yes": 2.0, "partly": 4.0},
         {"value": POSITIVE, "target": POSITIVE, "yes": NUMBER,

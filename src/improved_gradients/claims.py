@@ -250,14 +250,14 @@ def verdict_table(judgements, *, columns=None):
         by_budget = {j.budget: j.result for j in row}
         cells = [f"{by_budget[b].shown}: **{by_budget[b].label}**" for b in columns]
         c = row[0].claim
-        lines.append(f"| {_cell(c.statement)} | {_cell(c.source)} | "
-                     + " | ".join(_cell(x) for x in cells) + " |")
+        lines.append(f"| {markdown_cell(c.statement)} | {markdown_cell(c.source)} | "
+                     + " | ".join(markdown_cell(x) for x in cells) + " |")
     return "\n".join(lines)
 
 
 def rules_list(page):
     """The rules of ``page``'s claims as a Markdown list (claim: rule)."""
-    return "\n".join(f"- *{_cell(c.statement)}*: {c.rule}" for c in page_claims(page))
+    return "\n".join(f"- *{markdown_cell(c.statement)}*: {c.rule}" for c in page_claims(page))
 
 
 def glue_names(judgements):
@@ -280,9 +280,10 @@ def glue_name(name, budget):
     in letters, digits and single underscores (what ``notebook.glue`` accepts), the budget
     by its short name, the part of its label before a ':' or '(' ("book: batch 8, 200
     steps" -> "book"), so that prose does not change with a budget's details."""
+    from .notebook import glue_key
+
     key = re.split(r"[:(]", check_text("budget", budget))[0].strip() or budget
-    text = f"verdict_{check_text('name', name)}_{key}"
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+    return glue_key(f"verdict_{check_text('name', name)}_{key}")
 
 
 def plain(text):
@@ -296,5 +297,7 @@ def plain(text):
     return re.sub(r"\{cite(?::[pt])?\}`([^`]+)`", cite, check_text("text", text, empty=True))
 
 
-def _cell(text):
+def markdown_cell(text):
+    """``text`` (any value, as ``str``) as one cell of a GFM table: citations written out
+    (``plain``), pipes escaped, line breaks as spaces."""
     return plain(str(text)).replace("|", "\\|").replace("\n", " ")

@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from . import claims as registry
+from .claims import markdown_cell as _cell
 from . import (heat_experiments, hig_experiments, hig_oscillators_experiments, sip_experiments,
                toy_experiments, updates)
 from ._checks import (check_choice, check_mapping, check_positive, check_positive_int,
@@ -187,10 +188,6 @@ def experiment_table(rows, costs):
     check_records("rows", rows, ("page", "method"))
     relative = relative_costs(costs)
     return [{**row, "cost": relative.get(row["page"], {}).get(row["method"])} for row in rows]
-
-
-def _cell(text):
-    return registry.plain(str(text)).replace("|", "\\|").replace("\n", " ")
 
 
 def format_table(table):

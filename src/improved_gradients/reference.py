@@ -42,7 +42,7 @@ import os
 import pathlib
 
 from . import machine
-from .common import git_commit
+from .common import provenance
 
 REFERENCE_DIR = pathlib.Path(__file__).resolve().parent / "references"
 MODE_VARIABLE = "IMPROVED_GRADIENTS_REFERENCES"
@@ -83,12 +83,8 @@ def load_references(page):
 
 
 def _save(page, stored):
-    stored["provenance"] = {
-        "written_by": "make notebooks (IMPROVED_GRADIENTS_REFERENCES=write)",
-        "date": datetime.date.today().isoformat(),
-        "commit": git_commit(),
-        "machine": machine.describe(),
-    }
+    stored["provenance"] = provenance(
+        written_by="make notebooks (IMPROVED_GRADIENTS_REFERENCES=write)")
     REFERENCE_DIR.mkdir(exist_ok=True)
     reference_path(page).write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
 

@@ -8,11 +8,10 @@ others blur.
 """
 
 from .. import claims, reference
+from . import COMPARED, PAGE
 from . import record as heat_record
 from .._checks import check_mapping, check_positive
 
-PAGE = "sip-heat"
-PAPER_X_L1 = {"Adam": 125.0, "SIP": 50.4, "SGD": 118.9}
 HIGH_FREQUENCY = "Adam / SIP high-frequency error power"
 
 
@@ -60,10 +59,11 @@ CLAIMS = tuple(claims.register(claims.Claim(page=PAGE, **fields)) for fields in 
 def evidence_from(values):
     """The claims' evidence from the page's outcomes ({"<method> final x_l1", …,
     HIGH_FREQUENCY: ratio}, as ``heat_experiments.outcomes`` names them)."""
-    check_mapping("values", values, keys=[f"{m} final x_l1" for m in PAPER_X_L1] + [HIGH_FREQUENCY])
-    for key in [f"{m} final x_l1" for m in PAPER_X_L1] + [HIGH_FREQUENCY]:
+    keys = [f"{m} final x_l1" for m in COMPARED] + [HIGH_FREQUENCY]
+    check_mapping("values", values, keys=keys)
+    for key in keys:
         check_positive(f"values[{key!r}]", values[key])
-    return {**{m: float(values[f"{m} final x_l1"]) for m in PAPER_X_L1},
+    return {**{m: float(values[f"{m} final x_l1"]) for m in COMPARED},
             HIGH_FREQUENCY: float(values[HIGH_FREQUENCY])}
 
 
@@ -72,11 +72,11 @@ def record_evidence(record):
     from . import band_power
 
     heat_record._check_record(record)
-    check_mapping("record['methods']", record["methods"], keys=tuple(PAPER_X_L1),
+    check_mapping("record['methods']", record["methods"], keys=COMPARED,
                   entry_keys=("x_l1", "spectrum"))
     methods = record["methods"]
     power = {m: band_power(methods[m]["spectrum"]) for m in ("Adam", "SIP")}
-    return {**{m: float(methods[m]["x_l1"][-1]) for m in PAPER_X_L1},
+    return {**{m: float(methods[m]["x_l1"][-1]) for m in COMPARED},
             HIGH_FREQUENCY: power["Adam"] / power["SIP"]}
 
 

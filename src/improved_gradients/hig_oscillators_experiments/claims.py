@@ -14,25 +14,20 @@ import numbers
 import numpy as np
 
 from .. import claims, reference
+from . import PAGE, SETTINGS, orders_of_magnitude
 from . import record as hig_oscillators_record
 from .._checks import check_choice, check_mapping, check_positive, check_sequence
 
-PAGE = "hig-oscillators"
-SETTINGS = ("nonlinear", "linear")
-SOURCE_LINEAR = {"HIG": 2.3e-8, "Adam": 5.5e-5}
 
 
 def orders(lower, upper):
     """log10(upper / lower): how many orders of magnitude ``lower`` is below ``upper``
-    (+inf where ``upper`` is infinite, a diverged run)."""
+    (+inf where ``upper`` is infinite, a diverged run; else ``orders_of_magnitude``)."""
     check_positive("lower", lower)
     if isinstance(upper, (bool, np.bool_)) or not isinstance(upper, numbers.Real) or not upper > 0:
         raise ValueError(f"upper must be a positive number (+inf for a diverged run), got "
                          f"{upper!r}")
-    if not (lower > 0 and upper > 0) or math.isnan(lower) or math.isnan(upper) or math.isinf(lower):
-        raise ValueError(f"orders needs a positive finite lower and a positive upper loss, "
-                         f"got {lower} and {upper}")
-    return math.inf if math.isinf(upper) else float(np.log10(upper / lower))
+    return math.inf if math.isinf(upper) else orders_of_magnitude(lower, upper)
 
 
 def _hig_lowest(evidence):

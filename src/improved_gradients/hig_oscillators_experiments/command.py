@@ -57,7 +57,8 @@ def reproduce(args):
                     runs[name].append({**run, "seed": np.array(seed)})
                 except TrainingDiverged as error:  # a diverged run is a result, not a crash
                     tqdm.write(str(error))
-                    diverged.setdefault(name, []).append({"seed": seed, "error": str(error)})
+                    diverged.setdefault(name, []).append(
+                        {"seed": seed, "step": error.step, "error": str(error)})
                 bar.update(args.seconds - shown[0])
             if not runs[name]:
                 del runs[name]

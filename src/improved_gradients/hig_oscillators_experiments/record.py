@@ -17,19 +17,16 @@ runs are the records' prefixes: on the machine that wrote a record the ratio is 
 import json
 import os
 import pathlib
-import re
 
 import numpy as np
 
 from .._checks import (check_array, check_choice, check_mapping, check_positive_int,
                        check_records, check_sequence)
 from ..common import PACKAGE_DIR
+from . import SETTINGS
 
-SETTINGS = ("nonlinear", "linear")
 RECORD_PATHS = {s: PACKAGE_DIR / "data" / f"hig_oscillators_{s}.json" for s in SETTINGS}
 CURVE_POINTS = 120
-# The page's step budgets per method (hig_oscillators_experiments.PAGE_STEPS), whose test
-# loss the record keeps exactly so that the page's runs can be compared with it.
 
 
 def thin_indices(times, points=CURVE_POINTS):
@@ -62,9 +59,10 @@ def _run_entry(arrays, name, seed, page_steps):
                       "test_loss": [float(f"{v:.6g}") for v in loss[keep]]}}
 
 
-def _diverged_entry(seed, message):
-    found = re.search(r"step (\d+)", message)
-    return {"seed": seed, "diverged": message, "step": int(found.group(1)) if found else None}
+def _diverged_entry(failure):
+    """A diverged run as ``hig-oscillators-reproduce`` stored it: its seed, the step
+    (``TrainingDiverged.step``) and the message."""
+    return {"seed": failure["seed"], "diverged": failure["error"], "step": failure["step"]}
 
 
 def record_from_outputs(setting, folders, page_steps, method_settings):
@@ -90,7 +88,7 @@ def record_from_outputs(setting, folders, page_steps, method_settings):
             entries += [_run_entry(arrays, name, seed, page_steps[name]) for seed in runs["seeds"]]
         for name, failures in summary["diverged"].items():
             entries = methods.setdefault(name, [])
-            entries += [_diverged_entry(f["seed"], f["error"]) for f in failures]
+            entries += [_diverged_entry(failure) for failure in failures]
     if len(seconds) != 1:
         raise ValueError(f"the folders hold runs of different budgets: {sorted(seconds)} s")
     for entries in methods.values():
